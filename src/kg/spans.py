@@ -1,0 +1,126 @@
+"""Text spans: reading source texts exactly, finding words in them, checking mentions.
+
+Offsets are Unicode code points of the UTF-8 decoded text, with no newline translation,
+so ``text[start:end] == exact`` in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from kg.errors import InputError
+
+# Quotation marks that people type interchangeably.
+_DOUBLE_QUOTES = '"“”„‟″«»'
+_SINGLE_QUOTES = "'‘’‚‛′"
+_DASHES = "-‐‑‒–—―"
+
+
+def read_text(path: Path) -> str:
+    """Read a source text byte for byte and decode it as UTF-8, keeping every character."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("source text file not found", path=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read source text: {exc.strerror}", path=str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not valid UTF-8 at byte {exc.start} ({exc.reason})", path=str(path), line=line
+        ) from None
+
+
+@lru_cache(maxsize=256)
+def _read_cached(path: str, mtime_ns: int, size: int) -> str:
+    return read_text(Path(path))
+
+
+def read_text_cached(path: Path) -> str:
+    """:func:`read_text`, cached while the file's modification time and size stay the same."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InputError("source text file not found", path=str(path)) from None
+    return _read_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a code-point offset."""
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _pattern(words: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    for ch in words.strip():
+        if ch.isspace():
+            if not parts or parts[-1] != r"\s+":
+                parts.append(r"\s+")
+        elif ch in _DOUBLE_QUOTES:
+            parts.append("[" + re.escape(_DOUBLE_QUOTES) + "]")
+        elif ch in _SINGLE_QUOTES:
+            parts.append("[" + re.escape(_SINGLE_QUOTES) + "]")
+        elif ch in _DASHES:
+            parts.append("[" + re.escape(_DASHES) + "]")
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts))
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int
+    end: int
+    exact: str
+
+
+def locate(text: str, words: str) -> list[Match]:
+    """Every place ``words`` occur in ``text``, tolerating curly versus straight quotes,
+    dash variants and runs of white space."""
+    if not words.strip():
+        raise InputError("nothing to look for: the words are empty")
+    return [Match(m.start(), m.end(), m.group(0)) for m in _pattern(words).finditer(text)]
+
+
+def turtle_string(value: str) -> str:
+    """A Turtle string literal for ``value`` (escapes backslash, quote and control characters)."""
+    out = []
+    for ch in value:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def span_block(source_curie: str, match: Match) -> str:
+    """A ready-to-paste mention in the project's vocabulary."""
+    return (
+        "dip:denotedBy [ a dip:Mention ;\n"
+        f"        dip:inSource {source_curie} ;\n"
+        f"        oa:start {match.start} ;\n"
+        f"        oa:end {match.end} ;\n"
+        f"        oa:exact {turtle_string(match.exact)} ] ;"
+    )
