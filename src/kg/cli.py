@@ -75,24 +75,236 @@ def locate(textfile: Path, words: str, source_curie: str | None) -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
-def spans(ctx: click.Context) -> None:
-    """Check only that every mention's offsets select exactly its recorded text (exit 1 if not)."""
+def spans(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Check only that every mention's offsets select exactly its recorded text (exit 1 if not).
+
+    With FILES, only those mapping files (and seeds/shared.ttl) are loaded.
+    """
     from kg.load import load_project
     from kg.report import Report
     from kg.spancheck import check_spans
 
     project = _project(ctx)
-    loaded = load_project(project)
-    union = loaded.dataset  # a Dataset iterates over the union of its graphs
-    from rdflib import Graph
-
-    g = Graph()
-    for quad in union.quads((None, None, None, None)):
-        g.add(quad[:3])
-    report = Report(check_spans(g, project.seeds_dir))
-    click.echo(report.as_text(g))
+    selected = None
+    if files:
+        shared = project.seeds_dir / "shared.ttl"
+        selected = [shared] if shared.exists() else []
+        selected += [f for f in files if f.resolve() != shared.resolve()]
+    loaded = load_project(project, mapping_files=selected)
+    union = loaded.union()
+    report = Report(check_spans(union, project.seeds_dir))
+    click.echo(report.as_text(union))
     sys.exit(0 if report.conforms else 1)
+
+
+def _load_built(project):  # type: ignore[no-untyped-def]
+    """The built dataset: from build/ when it is newer than every input, else assembled now."""
+    from kg.pipeline import assemble
+
+    return assemble(project)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: build/ in the project).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["violation", "warning", "info"]),
+    default="violation",
+    show_default=True,
+    help="Lowest severity that makes the build fail (exit 1).",
+)
+@click.pass_context
+def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
+    """Load, reason, validate and export: writes dip.trig, dip.ttl and summary.json."""
+    from kg.pipeline import OUTPUTS, class_counts
+    from kg.pipeline import build as run_build
+
+    project = _project(ctx)
+    built = run_build(project, out_dir)
+    report = built.report
+    assert report is not None
+    out = out_dir or project.build_dir
+    counts = class_counts(built.union())
+    click.echo(f"DIP build of {project.root}")
+    click.echo(
+        f"  sources: {len(built.loaded.asserted_graph_ids())} mapping files; "
+        f"triples: {len(built.union(inferred=False, ontology=False))} asserted, "
+        f"{len(built.inferred)} inferred"
+    )
+    click.echo("  classes: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    c = report.counts()
+    verdict = "conforms" if report.conforms else "does not conform"
+    click.echo(
+        f"  validation: {verdict} ({c['Violation']} violations, {c['Warning']} warnings, "
+        f"{c['Info']} infos)"
+    )
+    t = built.timings
+    click.echo(
+        "  time: "
+        + ", ".join(f"{k} {t[k]:.2f}s" for k in ("load", "reason", "validate", "export", "total"))
+    )
+    click.echo("  wrote: " + ", ".join(str(out / name) for name in OUTPUTS.values()))
+    failing = report.failing(fail_on)
+    if failing:
+        from kg.report import Report
+
+        click.echo(Report(failing).as_text(built.union()), err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "turtle", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["violation", "warning", "info"]),
+    default="violation",
+    show_default=True,
+    help="Lowest severity that makes validation fail (exit 1).",
+)
+@click.pass_context
+def validate(ctx: click.Context, fmt: str, fail_on: str) -> None:
+    """Validate the graph (SHACL shapes and the span check) on the union with inferences.
+
+    Exit 0 conforms, 1 does not conform at the --fail-on level, 2 usage or input error.
+    """
+    from kg.pipeline import assemble, validate_built
+
+    project = _project(ctx)
+    built = assemble(project)
+    report = validate_built(built)
+    union = built.union()
+    if fmt == "json":
+        click.echo(report.as_json(union))
+    elif fmt == "turtle":
+        click.echo(report.as_graph().serialize(format="turtle"))
+    else:
+        click.echo(report.as_text(union))
+    sys.exit(1 if report.failing(fail_on) else 0)
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["turtle", "ntriples", "nquads", "trig", "jsonld"]),
+    default="turtle",
+    show_default=True,
+)
+@click.option("--inferred", is_flag=True, help="Add the inferred triples (graph:inferred).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (atomically) instead of standard output.",
+)
+@click.pass_context
+def export(ctx: click.Context, fmt: str, inferred: bool, output: Path | None) -> None:
+    """Export the graph. N-Quads and TriG keep one named graph per source."""
+    from kg.export import DATASET_FORMATS, serialize, write_atomic
+    from kg.pipeline import assemble
+
+    project = _project(ctx)
+    built = assemble(project, reason=inferred)
+    if fmt in DATASET_FORMATS:
+        data = built.export_dataset(inferred=inferred)
+    else:
+        data = built.union(inferred=inferred)
+    payload = serialize(data, fmt)
+    if output is None:
+        sys.stdout.buffer.write(payload)
+    else:
+        write_atomic(output, payload)
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter binding; repeatable. Labels are resolved to IRIs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "tsv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_context
+def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) -> None:
+    """Run a canned query (by NAME or number) or a .rq FILE; CONSTRUCT prints Turtle."""
+    from kg.query import bind_params, find_query, format_result, parse_param_args, run
+
+    project = _project(ctx)
+    canned = find_query(project.queries_dir, name)
+    raw = parse_param_args(params)
+    built = _load_built(project)
+    graph = built.query_graph()
+    bindings = bind_params(canned, graph, raw)
+    result = run(graph, canned, bindings)
+    click.echo(format_result(result, fmt), nl=False)
+
+
+@main.command()
+@click.pass_context
+def queries(ctx: click.Context) -> None:
+    """List the canned queries and the question each answers."""
+    from kg.query import list_queries
+
+    project = _project(ctx)
+    for q in list_queries(project.queries_dir):
+        click.echo(f"{q.name}")
+        click.echo(f"    {q.question}")
+        for p in q.params:
+            opt = ", optional" if p.optional else ""
+            click.echo(f"    --param {p.name}=…  ({p.kind}{opt}) {p.description}")
+
+
+@main.command()
+@click.pass_context
+def stats(ctx: click.Context) -> None:
+    """Counts per class, overall and per source."""
+    from kg.pipeline import TOP_CLASSES, assemble, class_counts, per_source_counts
+
+    project = _project(ctx)
+    built = assemble(project)
+    per = per_source_counts(built)
+    total = class_counts(built.union())
+    cols = list(per)
+    header = ["class", *cols, "all"]
+    rows = [[name, *[str(per[c][name]) for c in cols], str(total[name])] for name in TOP_CLASSES]
+    rows.append(
+        [
+            "triples",
+            *[str(per[c]["triples"]) for c in cols],
+            str(len(built.union(inferred=False, ontology=False))),
+        ]
+    )
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        click.echo(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 from kg.errors import InputError
 from kg.namespaces import GRAPH, bind_prefixes
 from kg.project import Project
+from kg.stable import relabel
 
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 INFERRED_GRAPH = GRAPH["inferred"]
@@ -71,6 +72,22 @@ class Loaded:
     def asserted_graph_ids(self) -> list[URIRef]:
         return [g for g in self.sources if g != ONTOLOGY_GRAPH]
 
+    def union(self, *, include_ontology: bool = True) -> Graph:
+        """All triples of the asserted graphs (and the ontology) in one plain graph."""
+        out = Graph()
+        bind_prefixes(out)
+        for gid in self.sources:
+            if gid == ONTOLOGY_GRAPH and not include_ontology:
+                continue
+            for triple in self.dataset.graph(gid):
+                out.add(triple)
+        return out
+
+
+def _add(target: Graph, source: Graph) -> None:
+    for triple in source:
+        target.add(triple)
+
 
 def load_project(project: Project, *, mapping_files: list[Path] | None = None) -> Loaded:
     """Load the ontology into ``graph:ontology`` and each mapping file into its own graph."""
@@ -82,7 +99,7 @@ def load_project(project: Project, *, mapping_files: list[Path] | None = None) -
         raise InputError("no ontology files (*.ttl)", path=str(project.ontology_dir))
     onto = ds.graph(ONTOLOGY_GRAPH)
     for path in onto_files:
-        parse_turtle(path, onto)
+        _add(onto, relabel(parse_turtle(path)))
     loaded.sources[ONTOLOGY_GRAPH] = project.ontology_dir
     files = mapping_files if mapping_files is not None else project.mapping_files()
     for path in files:
@@ -92,6 +109,6 @@ def load_project(project: Project, *, mapping_files: list[Path] | None = None) -
                 f"two mapping files map to the same graph {gid} ({loaded.sources[gid].name})",
                 path=str(path),
             )
-        parse_turtle(path, ds.graph(gid))
+        _add(ds.graph(gid), relabel(parse_turtle(path)))
         loaded.sources[gid] = path
     return loaded

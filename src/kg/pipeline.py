@@ -1,0 +1,181 @@
+"""The pipeline: load, reason, validate, export."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Dataset, Graph, URIRef
+
+from kg.export import serialize, write_atomic
+from kg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, Loaded, load_project
+from kg.namespaces import DIP, bind_prefixes
+from kg.project import Project
+from kg.reason import infer
+from kg.report import Report
+from kg.validate import load_shapes, node_origins, validate_union
+
+
+@dataclass
+class Built:
+    """Everything a build produces, kept in memory for queries and exports."""
+
+    project: Project
+    loaded: Loaded
+    inferred: Graph
+    timings: dict[str, float] = field(default_factory=dict)
+    report: Report | None = None
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.loaded.dataset
+
+    def union(self, *, inferred: bool = True, ontology: bool = True) -> Graph:
+        g = self.loaded.union(include_ontology=ontology)
+        if inferred:
+            for triple in self.inferred:
+                g.add(triple)
+        return g
+
+    def query_graph(self) -> Dataset:
+        """The dataset queries run on: the default graph is the union of every named graph
+        (sources, ontology, inferences), and each source stays addressable with GRAPH."""
+        ds = Dataset(default_union=True)
+        bind_prefixes(ds)
+        for gid in self.loaded.sources:
+            target = ds.graph(gid)
+            for triple in self.loaded.dataset.graph(gid):
+                target.add(triple)
+        target = ds.graph(INFERRED_GRAPH)
+        for triple in self.inferred:
+            target.add(triple)
+        return ds
+
+    def export_dataset(self, *, inferred: bool = True) -> Dataset:
+        """One named graph per source, the ontology, and (optionally) the inferences."""
+        ds = Dataset()
+        bind_prefixes(ds)
+        for gid in self.loaded.sources:
+            target = ds.graph(gid)
+            for triple in self.loaded.dataset.graph(gid):
+                target.add(triple)
+        if inferred:
+            target = ds.graph(INFERRED_GRAPH)
+            for triple in self.inferred:
+                target.add(triple)
+        return ds
+
+
+def assemble(project: Project, *, reason: bool = True) -> Built:
+    """Load and reason (no validation)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    loaded = load_project(project)
+    timings["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    inferred = infer(loaded.union()) if reason else Graph()
+    timings["reason"] = time.perf_counter() - t0
+    loaded.dataset.graph(INFERRED_GRAPH)  # present, even when empty
+    for triple in inferred:
+        loaded.dataset.graph(INFERRED_GRAPH).add(triple)
+    return Built(project, loaded, inferred, timings)
+
+
+def validate_built(built: Built) -> Report:
+    t0 = time.perf_counter()
+    shapes = load_shapes(built.project)
+    origin = node_origins(built.loaded, built.project.root)
+    report = validate_union(built.union(), shapes, built.project.seeds_dir, origin=origin)
+    built.timings["validate"] = time.perf_counter() - t0
+    built.report = report
+    return report
+
+
+TOP_CLASSES = (
+    "Actor",
+    "Person",
+    "Organization",
+    "State",
+    "Group",
+    "Delegation",
+    "NewsOutlet",
+    "UnnamedSource",
+    "Role",
+    "Statement",
+    "Attribution",
+    "Position",
+    "Demand",
+    "Proposal",
+    "ProposalPoint",
+    "Event",
+    "ReportedFigure",
+    "Place",
+    "SourceDocument",
+    "Mention",
+    "TimeExpression",
+)
+
+
+def class_counts(graph: Graph) -> dict[str, int]:
+    from rdflib.namespace import RDF
+
+    return {name: len(set(graph.subjects(RDF.type, DIP[name]))) for name in TOP_CLASSES}
+
+
+def per_source_counts(built: Built) -> dict[str, dict[str, int]]:
+    """Class counts per named graph; types come from the asserted graph plus inference."""
+    from rdflib.namespace import RDF
+
+    types = built.union()
+    out: dict[str, dict[str, int]] = {}
+    for gid in built.loaded.asserted_graph_ids():
+        graph = built.loaded.dataset.graph(gid)
+        subjects = set(graph.subjects())
+        counts = {}
+        for name in TOP_CLASSES:
+            cls = DIP[name]
+            counts[name] = sum(1 for s in subjects if (s, RDF.type, cls) in types)
+        counts["triples"] = len(graph)
+        out[_short(gid)] = counts
+    return out
+
+
+def _short(gid: URIRef) -> str:
+    return str(gid).rsplit("/", 1)[-1]
+
+
+OUTPUTS = {"dataset": "dip.trig", "turtle": "dip.ttl", "summary": "summary.json"}
+
+
+def build(project: Project, out_dir: Path | None = None) -> Built:
+    """The whole pipeline; writes the dataset (TriG), a Turtle file and a JSON summary."""
+    started = time.perf_counter()
+    built = assemble(project)
+    report = validate_built(built)
+    out_dir = out_dir or project.build_dir
+    t0 = time.perf_counter()
+    trig = serialize(built.export_dataset(inferred=True), "trig")
+    ttl = serialize(built.union(inferred=False), "turtle")
+    write_atomic(out_dir / OUTPUTS["dataset"], trig)
+    write_atomic(out_dir / OUTPUTS["turtle"], ttl)
+    built.timings["export"] = time.perf_counter() - t0
+    built.timings["total"] = time.perf_counter() - started
+    summary = {
+        "conforms": report.conforms,
+        "results": report.counts(),
+        "classes": class_counts(built.union()),
+        "triples": {
+            "asserted": len(built.union(inferred=False, ontology=False)),
+            "ontology": len(built.loaded.dataset.graph(ONTOLOGY_GRAPH)),
+            "inferred": len(built.inferred),
+        },
+        "sources": per_source_counts(built),
+        "seconds": {k: round(v, 3) for k, v in built.timings.items()},
+    }
+    write_atomic(
+        out_dir / OUTPUTS["summary"],
+        (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+    )
+    return built

@@ -1,0 +1,300 @@
+"""Canned SPARQL queries: discovery from their headers, parameters as bindings, result formats.
+
+A canned query is one ``.rq`` file in ``queries/`` with a header of comment lines::
+
+    # Question: Who attributed which position to whom?
+    # Parameters:
+    #   ?attributor (actor, optional) -- only attributions made by this actor
+    # Columns: ?attributor ?position ?holder ...
+
+Parameters reach the query only as variable bindings (never by editing the text). A parameter of
+kind ``actor``, ``proposal``, ``event`` or ``place`` may be given as an IRI, a CURIE or a label,
+which is resolved to the one node it names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SKOS
+from rdflib.query import Result
+from rdflib.term import Node
+
+from kg.errors import InputError
+from kg.namespaces import DIP, PREFIXES
+
+KINDS = ("actor", "proposal", "event", "place", "issue", "iri", "string", "integer", "date")
+_KIND_CLASS = {
+    "actor": DIP.Actor,
+    "proposal": DIP.Proposal,
+    "event": DIP.Event,
+    "place": DIP.Place,
+    "issue": DIP.Issue,
+}
+_PARAM_RE = re.compile(r"^#\s+\?(\w+)\s+\(([\w ,]+)\)\s*(?:--|—|-)?\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    optional: bool
+    description: str
+
+
+@dataclass
+class CannedQuery:
+    name: str
+    path: Path
+    question: str
+    params: list[Param] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+
+def parse_header(path: Path) -> CannedQuery:
+    """Read a query file's header. Raises :class:`InputError` when it has no question."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError("query file not found", path=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("query file is not UTF-8", path=str(path)) from None
+    question = ""
+    params: list[Param] = []
+    columns: list[str] = []
+    section = None
+    for lineno, line in enumerate(lines, 1):
+        if not line.startswith("#"):
+            break
+        body = line[1:].strip()
+        if body.lower().startswith("question:"):
+            question = body.split(":", 1)[1].strip()
+            section = "question"
+        elif body.lower().startswith("parameters:"):
+            section = "params"
+            rest = body.split(":", 1)[1].strip()
+            if rest and rest.lower() not in ("none", "none."):
+                raise InputError("list parameters on their own lines", path=str(path), line=lineno)
+        elif body.lower().startswith("columns:"):
+            columns = [c.lstrip("?") for c in body.split(":", 1)[1].split()]
+            section = "columns"
+        elif section == "params" and body.startswith("?"):
+            m = _PARAM_RE.match(line)
+            if not m:
+                raise InputError(
+                    "parameter line must read '#   ?name (kind[, optional]) -- description'",
+                    path=str(path),
+                    line=lineno,
+                )
+            name, spec, desc = m.group(1), m.group(2), m.group(3)
+            bits = [b.strip() for b in spec.split(",")]
+            kind = bits[0]
+            if kind not in KINDS:
+                raise InputError(
+                    f"unknown parameter kind {kind!r} (one of {', '.join(KINDS)})",
+                    path=str(path),
+                    line=lineno,
+                )
+            params.append(Param(name, kind, "optional" in bits[1:], desc.strip()))
+        elif section == "question" and body:
+            question += " " + body
+    if not question:
+        raise InputError("query has no '# Question:' header line", path=str(path), line=1)
+    return CannedQuery(path.stem, path, question.strip(), params, columns)
+
+
+def list_queries(queries_dir: Path) -> list[CannedQuery]:
+    return [parse_header(p) for p in sorted(queries_dir.glob("*.rq"))]
+
+
+def find_query(queries_dir: Path, name_or_file: str) -> CannedQuery:
+    """A canned query by name (file stem, or its leading number), or a ``.rq`` file path."""
+    candidate = Path(name_or_file)
+    if candidate.suffix == ".rq" or candidate.exists():
+        if not candidate.is_file():
+            raise InputError("query file not found", path=name_or_file)
+        return parse_header(candidate)
+    matches = [
+        p
+        for p in sorted(queries_dir.glob("*.rq"))
+        if p.stem == name_or_file
+        or p.stem.split("-", 1)[0] == name_or_file
+        or (p.stem.split("-", 1)[-1] == name_or_file)
+    ]
+    if not matches:
+        known = ", ".join(p.stem for p in sorted(queries_dir.glob("*.rq"))) or "none"
+        raise InputError(f"unknown query {name_or_file!r}; known queries: {known}")
+    if len(matches) > 1:
+        raise InputError(
+            f"query name {name_or_file!r} is ambiguous: {', '.join(m.stem for m in matches)}"
+        )
+    return parse_header(matches[0])
+
+
+def _expand_curie(value: str) -> URIRef | None:
+    if value.startswith("<") and value.endswith(">"):
+        return URIRef(value[1:-1])
+    if re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value, re.I):
+        return URIRef(value)
+    m = re.match(r"^([A-Za-z][\w-]*):([^\s]+)$", value)
+    if m and m.group(1) in PREFIXES:
+        return URIRef(PREFIXES[m.group(1)] + m.group(2))
+    return None
+
+
+def resolve_label(graph: Graph, kind: str, value: str) -> URIRef:
+    """The one node of the kind's class whose label or alternative label is ``value``
+    (case-insensitive). Raises :class:`InputError` when none or several match."""
+    cls = _KIND_CLASS[kind]
+    wanted = value.strip().casefold()
+    found: set[URIRef] = set()
+    for node in graph.subjects(RDF.type, cls):
+        if not isinstance(node, URIRef):
+            continue
+        for prop in (RDFS.label, SKOS.altLabel, SKOS.prefLabel):
+            if any(str(lbl).casefold() == wanted for lbl in graph.objects(node, prop)):
+                found.add(node)
+                break
+    if not found:
+        raise InputError(f"no {kind} is labelled {value!r}")
+    if len(found) > 1:
+        names = ", ".join(sorted(str(n) for n in found))
+        raise InputError(f"{kind} label {value!r} is ambiguous: it names {names}")
+    return next(iter(found))
+
+
+def bind_params(query: CannedQuery, graph: Graph, raw: dict[str, str]) -> dict[str, Node]:
+    """Turn ``--param KEY=VALUE`` strings into typed bindings for the query's variables."""
+    declared = {p.name: p for p in query.params}
+    bindings: dict[str, Node] = {}
+    for key, value in raw.items():
+        if key not in declared:
+            allowed = ", ".join(declared) or "none"
+            raise InputError(f"query {query.name} has no parameter {key!r} (parameters: {allowed})")
+        param = declared[key]
+        if param.kind in _KIND_CLASS:
+            iri = _expand_curie(value)
+            if iri is not None:
+                if (iri, RDF.type, _KIND_CLASS[param.kind]) not in graph:
+                    raise InputError(f"parameter {key}: {value} is not a known {param.kind}")
+                bindings[key] = iri
+            else:
+                bindings[key] = resolve_label(graph, param.kind, value)
+        elif param.kind == "iri":
+            iri = _expand_curie(value)
+            if iri is None:
+                raise InputError(f"parameter {key}: {value!r} is not an IRI or known CURIE")
+            bindings[key] = iri
+        elif param.kind == "integer":
+            if not re.fullmatch(r"[+-]?\d+", value.strip()):
+                raise InputError(f"parameter {key}: {value!r} is not an integer")
+            bindings[key] = Literal(int(value))
+        elif param.kind == "date":
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+                raise InputError(f"parameter {key}: {value!r} is not a date (YYYY-MM-DD)")
+            from datetime import date
+
+            try:
+                bindings[key] = Literal(date.fromisoformat(value.strip()))
+            except ValueError:
+                raise InputError(f"parameter {key}: {value!r} is not a valid date") from None
+        else:
+            bindings[key] = Literal(value)
+    missing = [p.name for p in query.params if not p.optional and p.name not in bindings]
+    if missing:
+        raise InputError(f"query {query.name} needs parameter(s): {', '.join(missing)}")
+    return bindings
+
+
+def parse_param_args(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        if "=" not in item:
+            raise InputError(f"--param {item!r}: expected KEY=VALUE")
+        key, value = item.split("=", 1)
+        key = key.strip().lstrip("?")
+        if not re.fullmatch(r"\w+", key):
+            raise InputError(f"--param {item!r}: the key must be a variable name")
+        out[key] = value
+    return out
+
+
+def run(graph: Graph, query: CannedQuery, bindings: dict[str, Node]) -> Result:
+    from rdflib.plugins.sparql import prepareQuery
+
+    try:
+        prepared = prepareQuery(query.text)
+    except Exception as exc:
+        raise InputError(
+            f"SPARQL syntax error: {str(exc).splitlines()[0]}", path=str(query.path)
+        ) from None
+    return graph.query(prepared, initBindings=bindings)
+
+
+def _cell(node: Node | None) -> str:
+    if node is None:
+        return ""
+    return str(node)
+
+
+def _short(node: Node | None) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, URIRef):
+        text = str(node)
+        for prefix, ns in PREFIXES.items():
+            if text.startswith(ns) and prefix not in ("rdf", "xsd"):
+                return f"{prefix}:{text[len(ns) :]}"
+        return text
+    return str(node)
+
+
+def format_result(result: Result, fmt: str, *, max_width: int = 60) -> str:
+    if result.type == "CONSTRUCT" or result.type == "DESCRIBE":
+        g = result.graph
+        assert g is not None
+        for prefix, ns in PREFIXES.items():
+            g.bind(prefix, ns, override=True)
+        return g.serialize(format="turtle")
+    if result.type == "ASK":
+        if fmt == "json":
+            return json.dumps({"head": {}, "boolean": bool(result.askAnswer)}) + "\n"
+        return ("true" if result.askAnswer else "false") + "\n"
+    variables = [str(v) for v in result.vars or []]
+    rows = list(result)
+    if fmt == "json":
+        return result.serialize(format="json").decode("utf-8") + "\n"
+    if fmt in ("csv", "tsv"):
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(variables)
+        for row in rows:
+            writer.writerow([_cell(row[v]) for v in variables])
+        return buf.getvalue()
+    if fmt != "table":
+        raise InputError(f"unknown format {fmt!r}; choose table, csv, tsv or json")
+    cells = [[_short(row[v]) for v in variables] for row in rows]
+
+    def clip(text: str) -> str:
+        text = text.replace("\n", " ")
+        return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+    cells = [[clip(c) for c in r] for r in cells]
+    widths = [len(v) for v in variables]
+    for r in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
+    line = "  ".join(v.ljust(w) for v, w in zip(variables, widths, strict=True)).rstrip()
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out) + "\n"
