@@ -70,12 +70,12 @@ def check_spans(
             texts[doc] = None
             continue
         path = seeds_dir / str(files[0])
-        try:
-            texts[doc] = read_text_cached(path)
-        except InputError as exc:
-            fail(doc, DIP.textFile, str(exc), files[0])
-            texts[doc] = None
-            continue
+        if not path.is_file():
+            raise InputError(
+                f"{doc} names the source text {files[0]}, which is not in {seeds_dir}",
+                path=origin.get(doc),
+            )
+        texts[doc] = read_text_cached(path)
         for digest in union.objects(doc, DIP.sha256):
             actual = sha256_file(path)
             if str(digest) != actual:

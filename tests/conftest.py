@@ -1,0 +1,36 @@
+"""Shared fixtures: the real project and one build of it per test session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.pipeline import Built, assemble, validate_built
+from kg.project import Project, find_project
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def project() -> Project:
+    return find_project(ROOT)
+
+
+@pytest.fixture(scope="session")
+def built(project: Project) -> Built:
+    """The seed corpus loaded, reasoned over and validated, once."""
+    result = assemble(project)
+    validate_built(result)
+    return result
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Project:
+    """A throw-away copy of the project's data folders, to break on purpose."""
+    for name in ("ontology", "shapes", "seeds", "queries"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    for path in (tmp_path / "seeds").iterdir():
+        path.chmod(0o644)
+    return find_project(tmp_path)
