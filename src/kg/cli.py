@@ -307,5 +307,28 @@ def stats(ctx: click.Context) -> None:
         )
 
 
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 and list files not in layout.")
+@click.pass_context
+def fmt(ctx: click.Context, files: tuple[Path, ...], check: bool) -> None:
+    """Rewrite mapping files (default: seeds/*.ttl) in the canonical layout (turtlefmt)."""
+    from kg.fmt import format_in_place, needs_format
+
+    paths = list(files) or _project(ctx).mapping_files()
+    if check:
+        bad = [p for p in paths if needs_format(p)]
+        for p in bad:
+            click.echo(f"would reformat {p}")
+        if bad:
+            sys.exit(1)
+        click.echo(f"{len(paths)} files in canonical layout")
+        return
+    changed = [p for p in paths if format_in_place(p)]
+    for p in changed:
+        click.echo(f"reformatted {p}")
+    click.echo(f"{len(changed)} of {len(paths)} files changed")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
