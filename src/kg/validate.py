@@ -49,7 +49,13 @@ def shacl_results(
     )
     origin = origin or {}
     results: list[Result] = []
-    for res in report_graph.subjects(RDF.type, SH.ValidationResult):
+    # only the report's own results: nested sh:detail results explain them, they are not more
+    top = [
+        r
+        for rep in report_graph.subjects(RDF.type, SH.ValidationReport)
+        for r in report_graph.objects(rep, SH.result)
+    ]
+    for res in top:
         focus = report_graph.value(res, SH.focusNode)
         shape = _named_shape(shapes, report_graph.value(res, SH.sourceShape))
         severity = report_graph.value(res, SH.resultSeverity)
