@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph
-from rdflib.compare import isomorphic
 
 from kg.project import Project
+from tests.rdfcompare import isomorphic
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rdflib.plugins.sparql import prepareQuery
 
+from kg.engine import Engine
 from kg.pipeline import Built
 from kg.project import Project
 from kg.query import bind_params, find_query, list_queries, parse_header, run
@@ -25,6 +26,16 @@ def test_query_parses_and_has_a_header(path):
         assert "ORDER BY" in text
 
 
+@pytest.mark.parametrize("path", QUERY_FILES, ids=lambda p: p.name)
+def test_parameters_are_projected_so_they_can_be_bound(path):
+    """A parameter reaches the query as a substitution, which needs it in the SELECT clause."""
+    q = parse_header(path)
+    projected = {str(v) for v in prepareQuery(q.text).algebra["PV"]}
+    for p in q.params:
+        assert p.name in projected, f"{path.name}: parameter ?{p.name} is not projected"
+    assert q.columns == [str(v) for v in prepareQuery(q.text).algebra["PV"]]
+
+
 def test_queries_are_listed(project: Project):
     names = [q.name for q in list_queries(project.queries_dir)]
     assert names == sorted(p.stem for p in QUERY_FILES)
@@ -36,7 +47,7 @@ def test_label_resolves_any_spelling(project: Project, built: Built):
     a = bind_params(q, graph, {"speaker": "Zelensky"})
     b = bind_params(q, graph, {"speaker": "Volodymyr Zelenskyy"})
     assert a == b
-    rows = list(run(graph, q, a))
+    rows = run(Engine(graph), q, a).rows
     assert rows, "Zelenskyy says something in the seed corpus"
 
 
@@ -46,9 +57,9 @@ def test_hostile_parameter_value_returns_nothing_and_changes_nothing(
     from rdflib import Literal
 
     graph = built.query_graph()
-    before = len(graph)
+    engine = Engine(graph)
+    before = len(engine.store)
     q = find_query(project.queries_dir, "02-actor-statements")
     hostile = Literal('x" } ; DROP ALL ; SELECT * { ?s ?p ?o')
-    rows = list(run(graph, q, {"speaker": hostile}))
-    assert rows == []
-    assert len(graph) == before
+    assert run(engine, q, {"speaker": hostile}).rows == []
+    assert len(engine.store) == before

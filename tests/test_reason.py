@@ -61,3 +61,13 @@ def test_closure_is_bounded():
     g.add((URIRef(EX + "x"), RDF.type, chain[0]))
     with pytest.raises(ReasoningLimit, match="cycles"):
         infer(g, limits=Limits(max_cycles=2))
+
+
+def test_cached_inferences_equal_a_fresh_closure(project):
+    """The inference cache (keyed by the inputs' digest) gives exactly the fresh result."""
+    from kg.pipeline import assemble
+
+    cached = assemble(project)
+    again = assemble(project)
+    fresh = assemble(project, cache=False)
+    assert set(cached.inferred) == set(fresh.inferred) == set(again.inferred)

@@ -141,7 +141,7 @@ def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     )
     click.echo("  classes: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     c = report.counts()
-    verdict = "conforms" if report.conforms else "does not conform"
+    verdict = "does not conform" if report.failing(fail_on) else "conforms"
     click.echo(
         f"  validation: {verdict} ({c['Violation']} violations, {c['Warning']} warnings, "
         f"{c['Info']} infos)"
@@ -192,7 +192,7 @@ def validate(ctx: click.Context, fmt: str, fail_on: str) -> None:
     elif fmt == "turtle":
         click.echo(report.as_graph().serialize(format="turtle"))
     else:
-        click.echo(report.as_text(union))
+        click.echo(report.as_text(union, fail_on=fail_on))
     sys.exit(1 if report.failing(fail_on) else 0)
 
 
@@ -258,8 +258,10 @@ def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) -> N
     built = _load_built(project)
     graph = built.query_graph()
     bindings = bind_params(canned, graph, raw)
-    result = run(graph, canned, bindings)
-    click.echo(format_result(result, fmt), nl=False)
+    from kg.engine import Engine
+
+    answer = run(Engine(graph), canned, bindings, fmt)
+    click.echo(format_result(answer, fmt), nl=False)
 
 
 @main.command()

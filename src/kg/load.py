@@ -29,6 +29,11 @@ def graph_iri_for(path: Path) -> URIRef:
 _LINE_RE = re.compile(r"line (\d+)")
 
 
+def _one_line(message: str, limit: int = 200) -> str:
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def parse_turtle(path: Path, into: Graph | None = None) -> Graph:
     """Parse one Turtle file; a syntax error becomes an :class:`InputError` naming file and line."""
     graph = into if into is not None else Graph()
@@ -47,17 +52,21 @@ def parse_turtle(path: Path, into: Graph | None = None) -> Graph:
         graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
     except BadSyntax as exc:
         line = getattr(exc, "lines", None)
-        msg = getattr(exc, "message", None) or str(exc)
+        text_msg = str(exc)
+        m = re.search(r"Bad syntax \((.*?)\) at \^", text_msg, re.S)
+        msg = m.group(1) if m else (getattr(exc, "message", None) or text_msg)
         raise InputError(
-            f"Turtle syntax error: {msg}",
+            f"Turtle syntax error: {_one_line(msg)}",
             path=str(path),
             line=(line + 1) if line is not None else None,
         ) from None
     except Exception as exc:  # rdflib raises assorted errors for bad prefixes, IRIs and literals
-        msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        m = _LINE_RE.search(str(exc))
+        msg = str(exc) or exc.__class__.__name__
+        m = _LINE_RE.search(msg)
         raise InputError(
-            f"cannot parse Turtle: {msg}", path=str(path), line=int(m.group(1)) if m else None
+            f"cannot parse Turtle: {_one_line(msg)}",
+            path=str(path),
+            line=int(m.group(1)) if m else None,
         ) from None
     return graph
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, URIRef
 
 from kg.export import serialize, write_atomic
 from kg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, Loaded, load_project
@@ -68,14 +69,64 @@ class Built:
         return ds
 
 
-def assemble(project: Project, *, reason: bool = True) -> Built:
+_SKOLEM_AUTHORITY = "https://w3id.org"
+_SKOLEM_PATH = "/dip/.well-known/genid/"
+_SKOLEM = URIRef(_SKOLEM_AUTHORITY + _SKOLEM_PATH)
+
+
+def inputs_digest(project: Project) -> str:
+    """A digest of everything reasoning depends on: the ontology and the mapping files."""
+    h = hashlib.sha256()
+    for path in [*project.ontology_files(), *project.mapping_files()]:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def cached_infer(project: Project, loaded: Loaded) -> Graph:
+    """The inferences, reused from ``build/.cache`` when the inputs have not changed.
+
+    The cache key is a digest of the input files; blank-node labels are stable across loads,
+    so cached inferences about blank nodes stay true.
+    """
+    cache = project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
+    if cache.is_file():
+        g = Graph()
+        g.parse(cache, format="nt")
+        prefix = str(_SKOLEM)
+
+        def back(node):  # type: ignore[no-untyped-def]
+            if isinstance(node, URIRef) and str(node).startswith(prefix):
+                return BNode(str(node)[len(prefix) :])
+            return node
+
+        out = Graph()
+        for s, p, o in g:
+            out.add((back(s), p, back(o)))
+        return out
+    inferred = infer(loaded.union())
+    try:
+        for old in cache.parent.glob("inferred-*.nt"):
+            old.unlink()
+        skolem = inferred.skolemize(authority=_SKOLEM_AUTHORITY, basepath=_SKOLEM_PATH)
+        write_atomic(cache, serialize(skolem, "ntriples"))
+    except OSError:
+        pass  # a read-only project still builds; it only reasons again next time
+    return inferred
+
+
+def assemble(project: Project, *, reason: bool = True, cache: bool = True) -> Built:
     """Load and reason (no validation)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     loaded = load_project(project)
     timings["load"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    inferred = infer(loaded.union()) if reason else Graph()
+    if not reason:
+        inferred = Graph()
+    elif cache:
+        inferred = cached_infer(project, loaded)
+    else:
+        inferred = infer(loaded.union())
     timings["reason"] = time.perf_counter() - t0
     loaded.dataset.graph(INFERRED_GRAPH)  # present, even when empty
     for triple in inferred:

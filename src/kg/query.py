@@ -14,18 +14,15 @@ which is resolved to the one node it names.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
-from rdflib.query import Result
 from rdflib.term import Node
 
+from kg.engine import Answer, Engine
 from kg.errors import InputError
 from kg.namespaces import DIP, PREFIXES
 
@@ -229,16 +226,19 @@ def parse_param_args(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def run(graph: Graph, query: CannedQuery, bindings: dict[str, Node]) -> Result:
+def run(
+    engine: Engine, query: CannedQuery, bindings: dict[str, Node], fmt: str = "table"
+) -> Answer:
+    """Run a canned query on the engine; parameters go in as bindings."""
+    results_format = fmt if fmt in ("json", "csv", "tsv", "xml") else None
+    return engine.query(query.text, bindings, results_format=results_format)
+
+
+def run_rdflib(graph: Graph, query: CannedQuery, bindings: dict[str, Node]):  # type: ignore[no-untyped-def]
+    """The same query on rdflib's own engine, the reference implementation."""
     from rdflib.plugins.sparql import prepareQuery
 
-    try:
-        prepared = prepareQuery(query.text)
-    except Exception as exc:
-        raise InputError(
-            f"SPARQL syntax error: {str(exc).splitlines()[0]}", path=str(query.path)
-        ) from None
-    return graph.query(prepared, initBindings=bindings)
+    return graph.query(prepareQuery(query.text), initBindings=bindings)
 
 
 def _cell(node: Node | None) -> str:
@@ -259,31 +259,21 @@ def _short(node: Node | None) -> str:
     return str(node)
 
 
-def format_result(result: Result, fmt: str, *, max_width: int = 60) -> str:
-    if result.type == "CONSTRUCT" or result.type == "DESCRIBE":
-        g = result.graph
+def format_result(answer: Answer, fmt: str, *, max_width: int = 60) -> str:
+    if answer.kind == "CONSTRUCT":
+        g = answer.graph
         assert g is not None
         for prefix, ns in PREFIXES.items():
             g.bind(prefix, ns, override=True)
         return g.serialize(format="turtle")
-    if result.type == "ASK":
-        if fmt == "json":
-            return json.dumps({"head": {}, "boolean": bool(result.askAnswer)}) + "\n"
-        return ("true" if result.askAnswer else "false") + "\n"
-    variables = [str(v) for v in result.vars or []]
-    rows = list(result)
-    if fmt == "json":
-        return result.serialize(format="json").decode("utf-8") + "\n"
-    if fmt in ("csv", "tsv"):
-        buf = io.StringIO()
-        writer = csv.writer(buf, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        writer.writerow(variables)
-        for row in rows:
-            writer.writerow([_cell(row[v]) for v in variables])
-        return buf.getvalue()
+    if answer.raw is not None:
+        return answer.raw.decode("utf-8").rstrip("\n") + "\n"
+    if answer.kind == "ASK":
+        return ("true" if answer.boolean else "false") + "\n"
     if fmt != "table":
         raise InputError(f"unknown format {fmt!r}; choose table, csv, tsv or json")
-    cells = [[_short(row[v]) for v in variables] for row in rows]
+    variables = answer.variables
+    cells = [[_short(v) for v in row] for row in answer.rows]
 
     def clip(text: str) -> str:
         text = text.replace("\n", " ")
@@ -296,5 +286,6 @@ def format_result(result: Result, fmt: str, *, max_width: int = 60) -> str:
     line = "  ".join(v.ljust(w) for v, w in zip(variables, widths, strict=True)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    n = len(answer.rows)
+    out.append(f"({n} row{'s' if n != 1 else ''})")
     return "\n".join(out) + "\n"

@@ -40,10 +40,14 @@ class Result:
         )
 
 
-def _n3(node: Node | None, graph: Graph | None = None) -> str:
+def _n3(node: Node | None, graph: Graph | None = None, _depth: int = 0) -> str:
     if node is None:
         return "-"
     if isinstance(node, BNode):
+        # name a blank node by the path from the named node that holds it
+        if graph is not None and _depth < 4:
+            for s, p in graph.subject_predicates(node):
+                return f"{_n3(s, graph, _depth + 1)} {_n3(p, graph, _depth + 1)} [ ]"
         return "[blank node]"
     if graph is not None and isinstance(node, URIRef):
         try:
@@ -59,7 +63,8 @@ class Report:
 
     @property
     def conforms(self) -> bool:
-        return not self.results
+        """No violations (warnings and infos are advice and do not break conformance)."""
+        return not self.failing("violation")
 
     def failing(self, fail_on: str) -> list[Result]:
         """Results at or above the ``fail_on`` severity."""
@@ -75,12 +80,13 @@ class Report:
     def sorted(self) -> list[Result]:
         return sorted(self.results, key=Result.sort_key)
 
-    def as_text(self, graph: Graph | None = None) -> str:
+    def as_text(self, graph: Graph | None = None, *, fail_on: str = "violation") -> str:
         if not self.results:
             return "Conforms: yes (no results)"
         counts = self.counts()
+        verdict = "no" if self.failing(fail_on) else "yes"
         lines = [
-            "Conforms: no ("
+            f"Conforms: {verdict} ("
             + ", ".join(f"{n} {k.lower()}{'s' if n != 1 else ''}" for k, n in counts.items() if n)
             + ")"
         ]

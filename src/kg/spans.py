@@ -116,11 +116,8 @@ def turtle_string(value: str) -> str:
 
 
 def span_block(source_curie: str, match: Match) -> str:
-    """A ready-to-paste mention in the project's vocabulary."""
+    """A ready-to-paste mention in the project's vocabulary, in the canonical one-line layout."""
     return (
-        "dip:denotedBy [ a dip:Mention ;\n"
-        f"        dip:inSource {source_curie} ;\n"
-        f"        oa:start {match.start} ;\n"
-        f"        oa:end {match.end} ;\n"
-        f"        oa:exact {turtle_string(match.exact)} ] ;"
+        f"dip:denotedBy [ a dip:Mention ; dip:inSource {source_curie} ; "
+        f"oa:start {match.start} ; oa:end {match.end} ; oa:exact {turtle_string(match.exact)} ] ;"
     )
