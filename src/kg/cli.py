@@ -40,6 +40,15 @@ def main(ctx: click.Context, root: Path | None) -> None:
     ctx.obj = {"root": root}
 
 
+_fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["violation", "warning", "info"]),
+    default="violation",
+    show_default=True,
+    help="Lowest severity that makes the data fail (exit 1).",
+)
+
+
 def _project(ctx: click.Context):  # type: ignore[no-untyped-def]
     from kg.project import find_project
 
@@ -114,13 +123,7 @@ def _load_built(project):  # type: ignore[no-untyped-def]
     default=None,
     help="Output folder (default: build/ in the project).",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["violation", "warning", "info"]),
-    default="violation",
-    show_default=True,
-    help="Lowest severity that makes the build fail (exit 1).",
-)
+@_fail_on_option
 @click.pass_context
 def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     """Load, reason, validate and export: writes dip.trig, dip.ttl and summary.json."""
@@ -168,13 +171,7 @@ def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     default="text",
     show_default=True,
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["violation", "warning", "info"]),
-    default="violation",
-    show_default=True,
-    help="Lowest severity that makes validation fail (exit 1).",
-)
+@_fail_on_option
 @click.pass_context
 def validate(ctx: click.Context, fmt: str, fail_on: str) -> None:
     """Validate the graph (SHACL shapes and the span check) on the union with inferences.
