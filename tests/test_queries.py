@@ -63,3 +63,55 @@ def test_hostile_parameter_value_returns_nothing_and_changes_nothing(
     hostile = Literal('x" } ; DROP ALL ; SELECT * { ?s ?p ?o')
     assert run(engine, q, {"speaker": hostile}).rows == []
     assert len(engine.store) == before
+
+
+# Answers checked by hand against the texts (a few per question; the full manifest of expected
+# results belongs with the canned-query work).
+
+
+@pytest.fixture(scope="module")
+def engine(built: Built) -> Engine:
+    return Engine(built.query_graph())
+
+
+def _rows(project: Project, built: Built, engine: Engine, name: str, **params: str):
+    q = find_query(project.queries_dir, name)
+    answer = run(engine, q, bind_params(q, built.query_graph(), params))
+    return [dict(zip(answer.variables, map(str, row), strict=True)) for row in answer.rows]
+
+
+def test_disputes_include_the_walk_back_the_denial_and_kupyansk(project, built, engine):
+    rows = _rows(project, built, engine, "07-disputes")
+    seen = {(r["disputerName"], r["relation"], r["originalSpeaker"]) for r in rows}
+    assert ("Rustem Umerov's spokesperson (src:002)", "walks back", "Rustem Umerov") in seen
+    assert ("United States", "disputes", "CGTN") in seen
+    assert ("Volodymyr Zelenskyy", "disputes", "Russia") in seen
+
+
+def test_sources_contradict_on_whether_the_28_point_plan_was_published(project, built, engine):
+    rows = _rows(project, built, engine, "10-corroboration")
+    hits = [
+        r
+        for r in rows
+        if r["relation"] == "is negated by"
+        and r["evidenceA"] == "A 28-point US-backed peace plan was published"
+        and r["evidenceB"] == "a US plan that has not been made public"
+    ]
+    assert len(hits) == 1
+
+
+def test_peskov_said_there_are_no_consultations(project, built, engine):
+    rows = _rows(project, built, engine, "02-actor-statements", speaker="Dmitri Peskov")
+    quotes = " ".join(r["quote"] for r in rows)
+    assert "Consultations are not currently under way" in quotes
+    assert {r["source"][:7] for r in rows} == {"Reuters", "Kaizen "}
+
+
+def test_wadephul_attributes_coordination_with_moscow_to_the_us_delegation(project, built, engine):
+    rows = _rows(project, built, engine, "01-attributions", attributor="Wadephul")
+    assert any(
+        r["holderName"].startswith("U.S. delegation")
+        and r["stance"] == "aligned with"
+        and r["on"] == "Russia"
+        for r in rows
+    )
