@@ -39,7 +39,7 @@ _RESULT_KEYS = {
     "allow": (False, (False, True)),
     "allow-with-inference": (False, (True,)),
 }
-_TEXT_KEYS = {"shape", "about", "because", "xfail-with-inference"}
+_TEXT_KEYS = {"shape", "about", "because"}
 
 # SHACL core constraint parameters that make a node shape check its focus node itself.
 _NODE_CONSTRAINTS = (
@@ -157,11 +157,6 @@ def parse_fixture(path: Path) -> Graph:
     return graph
 
 
-def _xfail_marks(path: Path) -> list[pytest.MarkDecorator]:
-    reasons = header_values(path, "xfail-with-inference")
-    return [pytest.mark.xfail(strict=True, reason=reason) for reason in reasons]
-
-
 # ---------------------------------------------------------------------------
 # Project and shapes, built once
 # ---------------------------------------------------------------------------
@@ -236,10 +231,7 @@ def test_invalid_fixture_fails_asserted(path: Path, dip_project: Project, shapes
     check_invalid(path, dip_project, shapes_graph, inference=False)
 
 
-@pytest.mark.parametrize(
-    "path",
-    [pytest.param(p, id=p.name, marks=_xfail_marks(p)) for p in INVALID_FILES],
-)
+@pytest.mark.parametrize("path", INVALID_FILES, ids=[p.name for p in INVALID_FILES])
 def test_invalid_fixture_fails_inferred(path: Path, dip_project: Project, shapes_graph: Graph):
     check_invalid(path, dip_project, shapes_graph, inference=True)
 

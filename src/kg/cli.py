@@ -109,7 +109,7 @@ def spans(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
 
 def _load_built(project):  # type: ignore[no-untyped-def]
-    """The built dataset: from build/ when it is newer than every input, else assembled now."""
+    """The dataset loaded and reasoned over (inferences come from the build cache when fresh)."""
     from kg.pipeline import assemble
 
     return assemble(project)
