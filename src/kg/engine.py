@@ -18,6 +18,8 @@ from rdflib.term import Node
 
 from kg.errors import InputError
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 
 def to_ox(node: Node) -> Any:
     if isinstance(node, URIRef):
@@ -43,6 +45,8 @@ def from_ox(term: Any) -> Node | None:
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:  # a simple literal, as RDF 1.1 has it
+            return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     return Literal(str(term))
 

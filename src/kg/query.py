@@ -83,7 +83,10 @@ def parse_header(path: Path) -> CannedQuery:
             if rest and rest.lower() not in ("none", "none."):
                 raise InputError("list parameters on their own lines", path=str(path), line=lineno)
         elif body.lower().startswith("columns:"):
-            columns = [c.lstrip("?") for c in body.split(":", 1)[1].split()]
+            spec = body.split(":", 1)[1].strip()
+            columns = (
+                [] if spec.lower().startswith("none") else [c.lstrip("?") for c in spec.split()]
+            )
             section = "columns"
         elif section == "params" and body.startswith("?"):
             m = _PARAM_RE.match(line)
@@ -270,8 +273,10 @@ def format_result(answer: Answer, fmt: str, *, max_width: int = 60) -> str:
         return answer.raw.decode("utf-8").rstrip("\n") + "\n"
     if answer.kind == "ASK":
         return ("true" if answer.boolean else "false") + "\n"
+    if fmt == "markdown":
+        return _markdown(answer)
     if fmt != "table":
-        raise InputError(f"unknown format {fmt!r}; choose table, csv, tsv or json")
+        raise InputError(f"unknown format {fmt!r}; choose table, markdown, csv, tsv or json")
     variables = answer.variables
     cells = [[_short(v) for v in row] for row in answer.rows]
 
@@ -289,3 +294,29 @@ def format_result(answer: Answer, fmt: str, *, max_width: int = 60) -> str:
     n = len(answer.rows)
     out.append(f"({n} row{'s' if n != 1 else ''})")
     return "\n".join(out) + "\n"
+
+
+def _markdown(answer: Answer) -> str:
+    """A GitHub-flavoured Markdown table, cells unclipped, for pasting into notes and reports."""
+
+    def esc(node: Node | None) -> str:
+        return _short(node).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(answer.variables) + " |"]
+    out.append("|" + "---|" * len(answer.variables))
+    out += ["| " + " | ".join(esc(c) for c in row) + " |" for row in answer.rows]
+    return "\n".join(out) + "\n"
+
+
+def select_columns(answer: Answer, columns: list[str]) -> Answer:
+    """The answer with only ``columns``, in that order; an unknown column is an input error."""
+    if answer.kind != "SELECT":
+        raise InputError("--columns needs a SELECT query")
+    unknown = [c for c in columns if c not in answer.variables]
+    if unknown:
+        raise InputError(
+            f"unknown column(s) {', '.join(unknown)}; the query has {' '.join(answer.variables)}"
+        )
+    idx = [answer.variables.index(c) for c in columns]
+    rows = [[row[i] for i in idx] for row in answer.rows]
+    return Answer("SELECT", variables=list(columns), rows=rows)
