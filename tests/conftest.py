@@ -29,7 +29,7 @@ def built(project: Project) -> Built:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Project:
     """A throw-away copy of the project's data folders, to break on purpose."""
-    for name in ("ontology", "shapes", "seeds", "queries"):
+    for name in ("ontology", "shapes", "seeds", "queries", "checks"):
         shutil.copytree(ROOT / name, tmp_path / name)
     for path in (tmp_path / "seeds").iterdir():
         path.chmod(0o644)

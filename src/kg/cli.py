@@ -240,14 +240,32 @@ def export(ctx: click.Context, fmt: str, inferred: bool, output: Path | None) ->
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "tsv", "json"]),
+    type=click.Choice(["table", "markdown", "csv", "tsv", "json"]),
     default="table",
     show_default=True,
 )
+@click.option(
+    "--columns",
+    default=None,
+    metavar="A,B,…",
+    help="Show only these columns, in this order (table and markdown formats).",
+)
 @click.pass_context
-def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) -> None:
+def query(
+    ctx: click.Context, name: str, params: tuple[str, ...], fmt: str, columns: str | None
+) -> None:
     """Run a canned query (by NAME or number) or a .rq FILE; CONSTRUCT prints Turtle."""
-    from kg.query import bind_params, find_query, format_result, parse_param_args, run
+    from kg.query import (
+        bind_params,
+        find_query,
+        format_result,
+        parse_param_args,
+        run,
+        select_columns,
+    )
+
+    if columns is not None and fmt not in ("table", "markdown"):
+        raise click.UsageError("--columns works with --format table or markdown")
 
     project = _project(ctx)
     canned = find_query(project.queries_dir, name)
@@ -258,22 +276,65 @@ def query(ctx: click.Context, name: str, params: tuple[str, ...], fmt: str) -> N
     from kg.engine import Engine
 
     answer = run(Engine(graph), canned, bindings, fmt)
+    if columns is not None:
+        answer = select_columns(answer, [c.strip().lstrip("?") for c in columns.split(",")])
     click.echo(format_result(answer, fmt), nl=False)
 
 
 @main.command()
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Run every entry of queries/manifest.ttl; exit 1 if an answer differs from the expected.",
+)
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Rewrite the expected answers from the current graph (to be checked by hand again).",
+)
 @click.pass_context
-def queries(ctx: click.Context) -> None:
-    """List the canned queries and the question each answers."""
+def queries(ctx: click.Context, check: bool, update: bool) -> None:
+    """List the canned queries and the question each answers; check or update their answers."""
     from kg.query import list_queries
 
     project = _project(ctx)
-    for q in list_queries(project.queries_dir):
-        click.echo(f"{q.name}")
-        click.echo(f"    {q.question}")
-        for p in q.params:
-            opt = ", optional" if p.optional else ""
-            click.echo(f"    --param {p.name}=…  ({p.kind}{opt}) {p.description}")
+    if not (check or update):
+        for q in list_queries(project.queries_dir):
+            click.echo(f"{q.name}")
+            click.echo(f"    {q.question}")
+            for p in q.params:
+                opt = ", optional" if p.optional else ""
+                click.echo(f"    --param {p.name}=…  ({p.kind}{opt}) {p.description}")
+        return
+    if check and update:
+        raise click.UsageError("--check and --update exclude each other")
+    from kg.engine import Engine
+    from kg.export import write_atomic
+    from kg.manifest import check_entry, load_manifest
+
+    entries = load_manifest(project.queries_dir)
+    graph = _load_built(project).query_graph()
+    engine = Engine(graph)
+    failed = 0
+    for entry in entries:
+        outcome = check_entry(entry, engine, graph)
+        if update:
+            if not outcome.ok:
+                write_atomic(entry.result, outcome.actual.encode("utf-8"))
+                click.echo(f"updated  {entry.name}")
+            continue
+        click.echo(f"{'ok  ' if outcome.ok else 'FAIL'}  {entry.name}")
+        if not outcome.ok:
+            failed += 1
+            click.echo(_indent(outcome.detail), err=True)
+    if check:
+        click.echo(f"{len(entries) - failed} of {len(entries)} expected answers hold")
+        if failed:
+            sys.exit(1)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 @main.command()
@@ -311,10 +372,17 @@ def stats(ctx: click.Context) -> None:
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 and list files not in layout.")
 @click.pass_context
 def fmt(ctx: click.Context, files: tuple[Path, ...], check: bool) -> None:
-    """Rewrite mapping files (default: seeds/*.ttl) in the canonical layout (turtlefmt)."""
+    """Rewrite Turtle files in the canonical layout (turtlefmt).
+
+    Default: ontology/*.ttl, shapes/*.ttl and the mapping files seeds/*.ttl.
+    """
     from kg.fmt import format_in_place, needs_format
 
-    paths = list(files) or _project(ctx).mapping_files()
+    if files:
+        paths = list(files)
+    else:
+        project = _project(ctx)
+        paths = [*project.ontology_files(), *project.shape_files(), *project.mapping_files()]
     if check:
         bad = [p for p in paths if needs_format(p)]
         for p in bad:
@@ -327,6 +395,130 @@ def fmt(ctx: click.Context, files: tuple[Path, ...], check: bool) -> None:
     for p in changed:
         click.echo(f"reformatted {p}")
     click.echo(f"{len(changed)} of {len(paths)} files changed")
+
+
+@main.command()
+@click.option(
+    "--check", is_flag=True, help="Change nothing; exit 1 and list the files that would change."
+)
+@click.pass_context
+def docs(ctx: click.Context, check: bool) -> None:
+    """Generate docs/ontology/ from the ontology: pyLODE page, vocabularies, class diagram.
+
+    Writes index.html, vocab.html, diagram.dot, diagram.svg and diagram.png (the pictures need
+    Graphviz `dot`). With --check, regenerate into a temporary folder and compare.
+    """
+    from kg import docs as kgdocs
+
+    project = _project(ctx)
+    if check:
+        result = kgdocs.check(project)
+        for name, reason in result.not_compared.items():
+            click.echo(f"kg: not compared: {name} ({reason})", err=True)
+        for name in result.differing:
+            click.echo(f"would change docs/ontology/{name}")
+        if not result.ok:
+            sys.exit(1)
+        compared = len(kgdocs.FILES) - len(result.not_compared)
+        click.echo(f"{compared} files in docs/ontology/ up to date")
+        return
+    for path in kgdocs.generate(project):
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warn", "info"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the check fail (exit 1).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_context
+def check(ctx: click.Context, fail_on: str, fmt: str) -> None:
+    """Whole-graph quality checks (checks/*.rq, and quotation passages no statement covers).
+
+    One line per finding: severity, check, offending nodes, problem, fix; then a summary.
+    Exit 0 passes, 1 a finding at or above --fail-on, 2 usage or input error.
+    """
+    from kg.checks import checks_dir, list_checks, run_checks
+
+    project = _project(ctx)
+    checks = list_checks(checks_dir(project))  # input errors before the build
+    result = run_checks(_load_built(project), checks)
+    if fmt == "json":
+        click.echo(result.as_json(fail_on))
+    else:
+        click.echo(result.as_text(fail_on))
+    sys.exit(1 if result.failing(fail_on) else 0)
+
+
+@main.command("new-source")
+@click.argument("textfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--outlet",
+    required=True,
+    help="The news outlet: its name as the text spells it, an actor of the project "
+    "(actor:reuters, or a label), or - when the text names none.",
+)
+@click.option("--published", required=True, metavar="YYYY-MM-DD", help="Publication date.")
+@click.option(
+    "--author",
+    default=None,
+    help="The author, like --outlet (a new author is a dip:Person); default: not stated.",
+)
+@click.option("--headline", default=None, help="The headline exactly as printed.")
+@click.option("--id", "source_id", default=None, metavar="NNN", help="Source id (default: next).")
+@click.option("--language", default="en", show_default=True, help="BCP 47 language tag.")
+@click.pass_context
+def new_source(
+    ctx: click.Context,
+    textfile: Path,
+    outlet: str,
+    published: str,
+    author: str | None,
+    headline: str | None,
+    source_id: str | None,
+    language: str,
+) -> None:
+    """Add TEXTFILE to seeds/ and start its mapping file; list its quotation passages.
+
+    Copies the text byte for byte to seeds/NNN_<hash>.txt and writes seeds/NNN_<hash>.ttl
+    with the source document and the usual sections. Refuses (exit 2, nothing written) when
+    a target exists, the text is not UTF-8 or the date is malformed.
+    """
+    from kg.authoring import new_source as start
+
+    project = _project(ctx)
+    made = start(
+        project,
+        textfile,
+        outlet=outlet,
+        published=published,
+        author=author,
+        headline=headline,
+        source_id=source_id,
+        language=language,
+    )
+    for path in (made.text_path, made.mapping_path):
+        click.echo(f"wrote {path.relative_to(project.root)}")
+    for note in made.notes:
+        click.echo(f"note: {note}")
+    n = len(made.quotations)
+    click.echo(
+        f"{n} quotation passage{'' if n == 1 else 's'} in src:{made.source_id}: map each as a "
+        "statement whose span covers it, or list it in seeds/unmapped-quotes.tsv"
+    )
+    for q in made.quotations:
+        p = q.passage
+        click.echo(f"[ ] line {q.line} col {q.col}: start {p.start} end {p.end}: {p.text}")
 
 
 if __name__ == "__main__":  # pragma: no cover
