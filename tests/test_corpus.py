@@ -69,6 +69,11 @@ def test_quotation_finder_pairs_marks_within_a_line():
     assert found == ["“yes”", '"no"']
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "seeds").glob("*.ttl")), ids=lambda p: p.name)
-def test_mapping_files_are_in_canonical_layout(path: Path):
+@pytest.mark.parametrize(
+    "path",
+    [p for folder in ("ontology", "shapes", "seeds") for p in sorted(ROOT.glob(f"{folder}/*.ttl"))],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_turtle_files_are_in_canonical_layout(path: Path):
+    """Mapping files, the ontology and the shapes: what `kg fmt --check` checks."""
     assert not needs_format(path), f"run: kg fmt {path.relative_to(ROOT)}"
