@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -298,6 +299,7 @@ def test_kg_check_with_a_broken_check_file_is_one_line_exit_2(project_copy: Proj
 
 
 def test_kg_check_without_a_checks_folder_is_exit_2(project_copy: Project):
+    shutil.rmtree(project_copy.root / "checks")
     proc = kg("check", root=project_copy.root)
     assert proc.returncode == 2
     assert "no checks folder" in proc.stderr
