@@ -25,7 +25,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from kg.errors import InputError
-from kg.namespaces import DIP, PREFIXES
+from kg.namespaces import ACTOR_CLASSES, DIP, PREFIXES
 from kg.project import Project
 from kg.quotes import Passage, quotations
 from kg.spans import Match, line_col, locate, turtle_string
@@ -52,19 +52,7 @@ MAPPING_PREFIXES = (
 NOT_STATED = "-"
 
 _ACTOR_NS = PREFIXES["actor"]
-_ACTOR_CLASSES = {
-    DIP[name]
-    for name in (
-        "Actor",
-        "Person",
-        "Organization",
-        "State",
-        "Group",
-        "Delegation",
-        "NewsOutlet",
-        "UnnamedSource",
-    )
-}
+_ACTOR_CLASSES = {DIP[name] for name in ACTOR_CLASSES}
 _ID_RE = re.compile(r"^\d{3}$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")

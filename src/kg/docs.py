@@ -27,7 +27,7 @@ from rdflib import OWL, RDF, RDFS, SKOS, Graph, URIRef
 
 from kg.errors import InputError
 from kg.load import parse_turtle
-from kg.namespaces import DIP, DV
+from kg.namespaces import ACTOR_CLASSES, DIP, DV
 from kg.project import Project
 
 ONTOLOGY_FILE = "dip.ttl"
@@ -41,14 +41,7 @@ FILES = (*HTML_FILES, DOT_FILE, *PICTURES)
 
 #: The classes the diagram shows; the links between them are read from the ontology.
 DIAGRAM_CLASSES = (
-    "Actor",
-    "Person",
-    "Organization",
-    "State",
-    "Group",
-    "Delegation",
-    "NewsOutlet",
-    "UnnamedSource",
+    *ACTOR_CLASSES,
     "Statement",
     "Attribution",
     "Position",

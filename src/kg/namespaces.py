@@ -21,6 +21,18 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 
 ONTOLOGY_IRI = "https://w3id.org/dip/ontology"
 
+#: dip:Actor and its subclasses, by local name.
+ACTOR_CLASSES: tuple[str, ...] = (
+    "Actor",
+    "Person",
+    "Organization",
+    "State",
+    "Group",
+    "Delegation",
+    "NewsOutlet",
+    "UnnamedSource",
+)
+
 #: Prefixes bound in every graph the project writes, so exports read the same everywhere.
 PREFIXES: dict[str, str] = {
     "dip": str(DIP),

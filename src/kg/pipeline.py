@@ -12,7 +12,7 @@ from rdflib import BNode, Dataset, Graph, URIRef
 
 from kg.export import serialize, write_atomic
 from kg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, Loaded, load_project
-from kg.namespaces import DIP, bind_prefixes
+from kg.namespaces import ACTOR_CLASSES, DIP, bind_prefixes
 from kg.project import Project
 from kg.reason import infer
 from kg.report import Report
@@ -145,14 +145,7 @@ def validate_built(built: Built) -> Report:
 
 
 TOP_CLASSES = (
-    "Actor",
-    "Person",
-    "Organization",
-    "State",
-    "Group",
-    "Delegation",
-    "NewsOutlet",
-    "UnnamedSource",
+    *ACTOR_CLASSES,
     "Role",
     "Statement",
     "Attribution",
