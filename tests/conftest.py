@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,17 @@ from kg.pipeline import Built, assemble, validate_built
 from kg.project import Project, find_project
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def kg(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run the real console command in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "kg.cli", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")

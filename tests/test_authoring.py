@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,7 @@ from kg.errors import InputError
 from kg.fmt import needs_format
 from kg.namespaces import DIP, ID
 from kg.project import Project
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, kg
 
 ARTICLE = (
     "Kyiv Signals Openness to Talks\n"
@@ -29,14 +26,6 @@ ARTICLE = (
     'Kremlin spokesperson Dmitry Peskov said there were "no plans" for a meeting.\n'
 )
 
-
-def kg(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

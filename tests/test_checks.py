@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,20 +28,12 @@ from kg.errors import InputError
 from kg.namespaces import DIP, ID, OA
 from kg.pipeline import Built
 from kg.project import Project
+from tests.conftest import ROOT, kg
 
-ROOT = Path(__file__).resolve().parents[1]
 CHECKS = ROOT / "checks"
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
 QUERY_CHECKS = sorted(CHECKS.glob("*.rq"))
 
-
-def kg(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def engine_for(path: Path) -> Engine:
@@ -282,13 +272,8 @@ def test_kg_check_on_the_seeds_exits_by_the_fail_on_level():
     assert strict.returncode == (1 if findings else 0)
 
 
-def _with_checks(project: Project) -> Project:
-    assert (project.root / "checks").is_dir(), "project_copy copies the checks"
-    return project
-
-
 def test_kg_check_with_a_broken_check_file_is_one_line_exit_2(project_copy: Project):
-    root = _with_checks(project_copy).root
+    root = project_copy.root
     (root / "checks" / "zz-broken.rq").write_text(
         "# Check: c\n# Severity: serious\n# Fix: f\n" + GOOD_QUERY, encoding="utf-8"
     )

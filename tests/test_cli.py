@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph
 
 from kg.project import Project
+from tests.conftest import kg
 from tests.rdfcompare import isomorphic
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def kg(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """Run the real console command in a fresh interpreter."""
-    return subprocess.run(
-        [sys.executable, "-m", "kg.cli", "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -28,7 +28,7 @@ from kg.errors import InputError
 from kg.namespaces import ACTOR_CLASSES, DIP, PREFIXES
 from kg.project import Project
 from kg.quotes import Passage, quotations
-from kg.spans import Match, line_col, locate, turtle_string
+from kg.spans import Match, line_col, locate, read_utf8, turtle_string
 
 #: The prefixes every mapping file starts with (docs/mapping-guide.md), in that order.
 MAPPING_PREFIXES = (
@@ -108,23 +108,7 @@ def parse_date(value: str, *, where: str) -> dt.date:
 
 def read_new_text(path: Path) -> tuple[bytes, str]:
     """The bytes of the text to add and their UTF-8 decoding."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("text file not found", path=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a text file", path=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the text: {exc.strerror}", path=str(path)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"not valid UTF-8 at byte {exc.start} ({exc.reason}); convert the text to UTF-8 first",
-            path=str(path),
-            line=line,
-        ) from None
+    data, text = read_utf8(path, "text file", hint="; convert the text to UTF-8 first")
     if not text.strip():
         raise InputError("the text is empty", path=str(path))
     return data, text

@@ -31,6 +31,7 @@ from kg.engine import Engine
 from kg.errors import InputError
 from kg.namespaces import DIP, PREFIXES
 from kg.project import Project
+from kg.spans import read_utf8
 
 #: Severities, lowest first.
 SEVERITIES = ("info", "warn", "error")
@@ -170,12 +171,7 @@ def _finding_line(f: Finding) -> str:
 
 def parse_check(path: Path) -> Check:
     """A check from its ``.rq`` file; an incomplete header is an :class:`InputError`."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError("check file not found", path=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("check file is not UTF-8", path=str(path)) from None
+    lines = read_utf8(path, "check file")[1].splitlines()
     header: dict[str, tuple[str, int]] = {}
     for lineno, line in enumerate(lines, 1):
         if not line.startswith("#"):

@@ -7,6 +7,7 @@ so ``kg --help`` starts fast.
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -326,15 +327,11 @@ def queries(ctx: click.Context, check: bool, update: bool) -> None:
         click.echo(f"{'ok  ' if outcome.ok else 'FAIL'}  {entry.name}")
         if not outcome.ok:
             failed += 1
-            click.echo(_indent(outcome.detail), err=True)
+            click.echo(textwrap.indent(outcome.detail, "    "), err=True)
     if check:
         click.echo(f"{len(entries) - failed} of {len(entries)} expected answers hold")
         if failed:
             sys.exit(1)
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in text.splitlines())
 
 
 @main.command()

@@ -12,6 +12,7 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 from kg.errors import InputError
 from kg.namespaces import GRAPH, bind_prefixes
 from kg.project import Project
+from kg.spans import read_utf8
 from kg.stable import relabel
 
 ONTOLOGY_GRAPH = GRAPH["ontology"]
@@ -37,17 +38,9 @@ def _one_line(message: str, limit: int = 200) -> str:
 def parse_turtle(path: Path, into: Graph | None = None) -> Graph:
     """Parse one Turtle file; a syntax error becomes an :class:`InputError` naming file and line."""
     graph = into if into is not None else Graph()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", path=str(path)) from None
+    data, text = read_utf8(path)
     if not data.strip():
         raise InputError("file is empty", path=str(path))
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not valid UTF-8 ({exc.reason})", path=str(path), line=line) from None
     try:
         graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
     except BadSyntax as exc:

@@ -25,6 +25,7 @@ from rdflib.term import Node
 from kg.engine import Answer, Engine
 from kg.errors import InputError
 from kg.namespaces import DIP, PREFIXES
+from kg.spans import read_utf8
 
 KINDS = ("actor", "proposal", "event", "place", "issue", "iri", "string", "integer", "date")
 _KIND_CLASS = {
@@ -60,12 +61,7 @@ class CannedQuery:
 
 def parse_header(path: Path) -> CannedQuery:
     """Read a query file's header. Raises :class:`InputError` when it has no question."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError("query file not found", path=str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("query file is not UTF-8", path=str(path)) from None
+    lines = read_utf8(path, "query file")[1].splitlines()
     question = ""
     params: list[Param] = []
     columns: list[str] = []
@@ -250,16 +246,23 @@ def _cell(node: Node | None) -> str:
     return str(node)
 
 
-def _short(node: Node | None) -> str:
+def short_name(node: Node | None) -> str:
+    """A cell as people read it: an IRI as a prefixed name where a project prefix fits (and what
+    follows is a plain local name), a literal as its lexical form, nothing for unbound."""
     if node is None:
         return ""
+    text = str(node)
     if isinstance(node, URIRef):
-        text = str(node)
         for prefix, ns in PREFIXES.items():
-            if text.startswith(ns) and prefix not in ("rdf", "xsd"):
-                return f"{prefix}:{text[len(ns) :]}"
-        return text
-    return str(node)
+            rest = text[len(ns) :]
+            if (
+                text.startswith(ns)
+                and prefix not in ("rdf", "xsd")
+                and rest
+                and all(c.isalnum() or c in "-_." for c in rest)
+            ):
+                return f"{prefix}:{rest}"
+    return text
 
 
 def format_result(answer: Answer, fmt: str, *, max_width: int = 60) -> str:
@@ -278,7 +281,7 @@ def format_result(answer: Answer, fmt: str, *, max_width: int = 60) -> str:
     if fmt != "table":
         raise InputError(f"unknown format {fmt!r}; choose table, markdown, csv, tsv or json")
     variables = answer.variables
-    cells = [[_short(v) for v in row] for row in answer.rows]
+    cells = [[short_name(v) for v in row] for row in answer.rows]
 
     def clip(text: str) -> str:
         text = text.replace("\n", " ")
@@ -300,7 +303,7 @@ def _markdown(answer: Answer) -> str:
     """A GitHub-flavoured Markdown table, cells unclipped, for pasting into notes and reports."""
 
     def esc(node: Node | None) -> str:
-        return _short(node).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+        return short_name(node).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
     out = ["| " + " | ".join(answer.variables) + " |"]
     out.append("|" + "---|" * len(answer.variables))

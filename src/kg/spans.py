@@ -20,21 +20,29 @@ _SINGLE_QUOTES = "'‘’‚‛′"
 _DASHES = "-‐‑‒–—―"
 
 
-def read_text(path: Path) -> str:
-    """Read a source text byte for byte and decode it as UTF-8, keeping every character."""
+def read_utf8(path: Path, what: str = "file", *, hint: str = "") -> tuple[bytes, str]:
+    """A file's bytes and their UTF-8 decoding; a missing, unreadable or undecodable file is an
+    :class:`InputError` naming ``what`` it is, the file and, for bad bytes, the line."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InputError("source text file not found", path=str(path)) from None
+        raise InputError(f"{what} not found", path=str(path)) from None
+    except IsADirectoryError:
+        raise InputError(f"is a folder, not a {what}", path=str(path)) from None
     except OSError as exc:
-        raise InputError(f"cannot read source text: {exc.strerror}", path=str(path)) from None
+        raise InputError(f"cannot read {what}: {exc.strerror}", path=str(path)) from None
     try:
-        return data.decode("utf-8")
+        return data, data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"not valid UTF-8 at byte {exc.start} ({exc.reason})", path=str(path), line=line
+            f"not valid UTF-8 at byte {exc.start} ({exc.reason}){hint}", path=str(path), line=line
         ) from None
+
+
+def read_text(path: Path) -> str:
+    """Read a source text byte for byte and decode it as UTF-8, keeping every character."""
+    return read_utf8(path, "source text file")[1]
 
 
 @lru_cache(maxsize=256)
