@@ -21,6 +21,10 @@ VANN = Namespace("http://purl.org/vocab/vann/")
 
 ONTOLOGY_IRI = "https://w3id.org/dip/ontology"
 
+#: The IRI JSON-LD documents use for the project's context; it is never fetched: the loader and
+#: the exporter use the copy shipped with the project.
+CONTEXT_IRI = BASE + "context.jsonld"
+
 #: dip:Actor and its subclasses, by local name.
 ACTOR_CLASSES: tuple[str, ...] = (
     "Actor",
