@@ -10,6 +10,9 @@ from kg.errors import InputError
 
 ROOT_ENV = "KG_ROOT"
 
+#: The forms a mapping file may take: Turtle, or JSON-LD (as web annotation tools write it).
+MAPPING_SUFFIXES = (".ttl", ".jsonld")
+
 
 @dataclass(frozen=True)
 class Project:
@@ -44,7 +47,8 @@ class Project:
         return sorted(self.shapes_dir.glob("*.ttl"))
 
     def mapping_files(self) -> list[Path]:
-        return sorted(self.seeds_dir.glob("*.ttl"))
+        """The mapping files in ``seeds/``: Turtle (``*.ttl``) and JSON-LD (``*.jsonld``)."""
+        return sorted(p for suffix in MAPPING_SUFFIXES for p in self.seeds_dir.glob(f"*{suffix}"))
 
 
 def _is_root(path: Path) -> bool:

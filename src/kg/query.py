@@ -10,11 +10,15 @@ A canned query is one ``.rq`` file in ``queries/`` with a header of comment line
 Parameters reach the query only as variable bindings (never by editing the text). A parameter of
 kind ``actor``, ``proposal``, ``event`` or ``place`` may be given as an IRI, a CURIE or a label,
 which is resolved to the one node it names.
+
+Every query, canned or given as a file, is vetted before it runs (:func:`vet_query`): updates,
+``SERVICE`` and ``FROM`` of graphs the dataset does not hold are refused.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +26,10 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from kg.engine import Answer, Engine
+from kg.engine import Answer, Engine, dataset_graph_names, vet_query
 from kg.errors import InputError
 from kg.namespaces import DIP, PREFIXES
+from kg.project import Project
 from kg.spans import read_utf8
 
 KINDS = ("actor", "proposal", "event", "place", "issue", "iri", "string", "integer", "date")
@@ -137,15 +142,46 @@ def find_query(queries_dir: Path, name_or_file: str) -> CannedQuery:
     return parse_header(matches[0])
 
 
+def graph_names(project: Project) -> set[str]:
+    """The graphs a build of ``project`` holds: one per mapping file, the ontology and the
+    inferences. Queries may name these, and only these, in ``FROM`` and ``FROM NAMED``."""
+    from kg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, graph_iri_for
+
+    names = {str(ONTOLOGY_GRAPH), str(INFERRED_GRAPH)}
+    return names | {str(graph_iri_for(p)) for p in project.mapping_files()}
+
+
+def _show(value: str, limit: int = 60) -> str:
+    """A parameter value as error messages quote it: on one line, clipped."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _valid_iri(text: str) -> bool:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _expand_curie(value: str) -> URIRef | None:
+    """An IRI given as ``<…>``, as an absolute IRI or as a CURIE of a project prefix; None when
+    the value is none of these (it may be a label). An IRI must be absolute and well-formed."""
     if value.startswith("<") and value.endswith(">"):
-        return URIRef(value[1:-1])
-    if re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value, re.I):
-        return URIRef(value)
-    m = re.match(r"^([A-Za-z][\w-]*):([^\s]+)$", value)
-    if m and m.group(1) in PREFIXES:
-        return URIRef(PREFIXES[m.group(1)] + m.group(2))
-    return None
+        iri = value[1:-1]
+    elif re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value, re.I):
+        iri = value
+    else:
+        m = re.match(r"^([A-Za-z][\w-]*):([^\s]+)$", value)
+        if not (m and m.group(1) in PREFIXES):
+            return None
+        iri = PREFIXES[m.group(1)] + m.group(2)
+    if not _valid_iri(iri):
+        raise InputError(f"{_show(value)} is not a well-formed absolute IRI")
+    return URIRef(iri)
 
 
 def resolve_label(graph: Graph, kind: str, value: str) -> URIRef:
@@ -162,54 +198,70 @@ def resolve_label(graph: Graph, kind: str, value: str) -> URIRef:
                 found.add(node)
                 break
     if not found:
-        raise InputError(f"no {kind} is labelled {value!r}")
+        raise InputError(f"no {kind} is labelled {_show(value)}")
     if len(found) > 1:
         names = ", ".join(sorted(str(n) for n in found))
-        raise InputError(f"{kind} label {value!r} is ambiguous: it names {names}")
+        raise InputError(f"{kind} label {_show(value)} is ambiguous: it names {names}")
     return next(iter(found))
 
 
 def bind_params(query: CannedQuery, graph: Graph, raw: dict[str, str]) -> dict[str, Node]:
-    """Turn ``--param KEY=VALUE`` strings into typed bindings for the query's variables."""
+    """Turn ``--param KEY=VALUE`` strings into typed bindings for the query's variables.
+
+    A value only ever becomes one RDF term (a node of the graph, an IRI or a literal) that the
+    engine binds to the variable; it is never put into the query text. A value that cannot be
+    such a term is an :class:`InputError` on one line."""
     declared = {p.name: p for p in query.params}
     bindings: dict[str, Node] = {}
     for key, value in raw.items():
         if key not in declared:
             allowed = ", ".join(declared) or "none"
             raise InputError(f"query {query.name} has no parameter {key!r} (parameters: {allowed})")
-        param = declared[key]
-        if param.kind in _KIND_CLASS:
-            iri = _expand_curie(value)
-            if iri is not None:
-                if (iri, RDF.type, _KIND_CLASS[param.kind]) not in graph:
-                    raise InputError(f"parameter {key}: {value} is not a known {param.kind}")
-                bindings[key] = iri
-            else:
-                bindings[key] = resolve_label(graph, param.kind, value)
-        elif param.kind == "iri":
-            iri = _expand_curie(value)
-            if iri is None:
-                raise InputError(f"parameter {key}: {value!r} is not an IRI or known CURIE")
-            bindings[key] = iri
-        elif param.kind == "integer":
-            if not re.fullmatch(r"[+-]?\d+", value.strip()):
-                raise InputError(f"parameter {key}: {value!r} is not an integer")
-            bindings[key] = Literal(int(value))
-        elif param.kind == "date":
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-                raise InputError(f"parameter {key}: {value!r} is not a date (YYYY-MM-DD)")
-            from datetime import date
-
-            try:
-                bindings[key] = Literal(date.fromisoformat(value.strip()))
-            except ValueError:
-                raise InputError(f"parameter {key}: {value!r} is not a valid date") from None
-        else:
-            bindings[key] = Literal(value)
+        try:
+            value.encode("utf-8")
+        except UnicodeError:
+            raise InputError(f"parameter {key}: {_show(value)} is not valid UTF-8 text") from None
+        bindings[key] = _bind_one(declared[key], graph, value)
     missing = [p.name for p in query.params if not p.optional and p.name not in bindings]
     if missing:
         raise InputError(f"query {query.name} needs parameter(s): {', '.join(missing)}")
     return bindings
+
+
+def _bind_one(param: Param, graph: Graph, value: str) -> Node:
+    """One parameter value as the RDF term its kind calls for."""
+    key = param.name
+    try:
+        if param.kind in _KIND_CLASS:
+            iri = _expand_curie(value)
+            if iri is None:
+                return resolve_label(graph, param.kind, value)
+            if (iri, RDF.type, _KIND_CLASS[param.kind]) not in graph:
+                raise InputError(f"{_show(value)} is not a known {param.kind}")
+            return iri
+        if param.kind == "iri":
+            iri = _expand_curie(value)
+            if iri is None:
+                raise InputError(f"{_show(value)} is not an IRI or a CURIE of a known prefix")
+            return iri
+    except InputError as exc:
+        raise InputError(f"parameter {key}: {exc}") from None
+    if param.kind == "integer":
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", value.strip()):
+            raise InputError(
+                f"parameter {key}: {_show(value)} is not an integer (at most 18 digits)"
+            )
+        return Literal(int(value.strip()))
+    if param.kind == "date":
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+            raise InputError(f"parameter {key}: {_show(value)} is not a date (YYYY-MM-DD)")
+        from datetime import date
+
+        try:
+            return Literal(date.fromisoformat(value.strip()))
+        except ValueError:
+            raise InputError(f"parameter {key}: {_show(value)} is not a valid date") from None
+    return Literal(value)
 
 
 def parse_param_args(values: tuple[str, ...]) -> dict[str, str]:
@@ -228,15 +280,24 @@ def parse_param_args(values: tuple[str, ...]) -> dict[str, str]:
 def run(
     engine: Engine, query: CannedQuery, bindings: dict[str, Node], fmt: str = "table"
 ) -> Answer:
-    """Run a canned query on the engine; parameters go in as bindings."""
+    """Run a canned query on the engine (which vets it first); parameters go in as bindings."""
     results_format = fmt if fmt in ("json", "csv", "tsv", "xml") else None
-    return engine.query(query.text, bindings, results_format=results_format)
+    return engine.query(query.text, bindings, results_format=results_format, source=str(query.path))
 
 
 def run_rdflib(graph: Graph, query: CannedQuery, bindings: dict[str, Node]):  # type: ignore[no-untyped-def]
-    """The same query on rdflib's own engine, the reference implementation."""
+    """The same query on rdflib's own engine, the reference implementation.
+
+    The query is vetted first, against the graphs ``graph`` holds, and rdflib is told never to
+    load a graph a ``FROM`` clause names (it would fetch it from the web or read it from a
+    file)."""
+    import rdflib.plugins.sparql
+    from rdflib import Dataset
     from rdflib.plugins.sparql import prepareQuery
 
+    rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+    known: Collection[str] = dataset_graph_names(graph) if isinstance(graph, Dataset) else ()
+    vet_query(query.text, known, path=str(query.path))
     return graph.query(prepareQuery(query.text), initBindings=bindings)
 
 
