@@ -177,6 +177,25 @@ def test_uncovered_quotation_is_silent_when_statements_cover_every_passage(tmp_p
     assert uncovered_quotation_findings(graph, tmp_path) == []
 
 
+def test_uncovered_quotation_never_reads_a_text_outside_the_seeds_folder(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (tmp_path / "secret.txt").write_text("“leaked”", encoding="utf-8")
+    graph = Graph()
+    graph.add((ID["source/900"], DIP.textFile, Literal("../secret.txt")))
+    with pytest.raises(InputError, match=r"source text \.\./secret\.txt, which is outside"):
+        uncovered_quotation_findings(graph, seeds)
+
+
+def test_a_list_of_unmapped_passages_not_in_utf8_is_an_input_error(tmp_path: Path):
+    (tmp_path / "unmapped-quotes.tsv").write_bytes(
+        b"file\tstart\tend\tpassage\treason\n900_test.txt\t1\t2\t\xabx\xbb\tno one\n"
+    )
+    graph = _quote_graph(tmp_path, [])
+    with pytest.raises(InputError, match=r"unmapped-quotes\.tsv:2: not valid UTF-8"):
+        uncovered_quotation_findings(graph, tmp_path)
+
+
 # ---------------------------------------------------------------------------
 # Headers and input errors
 # ---------------------------------------------------------------------------

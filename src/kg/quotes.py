@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from rdflib.namespace import RDF
 
 from kg.errors import InputError
 from kg.namespaces import DIP, OA
-from kg.spans import read_text
+from kg.spancheck import text_path
+from kg.spans import read_text, read_utf8
 
 DOUBLE_QUOTES = '“”"„‟'
 UNMAPPED_FILE = "unmapped-quotes.tsv"
@@ -59,22 +61,22 @@ def read_unmapped(seeds_dir: Path) -> dict[tuple[str, int, int], str]:
     if not path.exists():
         return {}
     out: dict[tuple[str, int, int], str] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        for lineno, row in enumerate(reader, 2):
-            try:
-                key = (row["file"], int(row["start"]), int(row["end"]))
-            except (KeyError, TypeError, ValueError):
-                raise InputError(
-                    "expected columns file, start, end, passage, reason",
-                    path=str(path),
-                    line=lineno,
-                ) from None
-            if not (row.get("reason") or "").strip():
-                raise InputError(
-                    "a passage left unmapped needs a reason", path=str(path), line=lineno
-                )
-            out[key] = row["reason"].strip()
+    _, text = read_utf8(path, "list of unmapped passages")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t")
+    for lineno, row in enumerate(reader, 2):
+        try:
+            key = (row["file"], int(row["start"]), int(row["end"]))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(
+                "expected columns file, start, end, passage, reason",
+                path=str(path),
+                line=lineno,
+            ) from None
+        if not (row.get("reason") or "").strip():
+            raise InputError(
+                "a passage left unmapped needs a reason", path=str(path), line=lineno
+            )
+        out[key] = row["reason"].strip()
     return out
 
 
@@ -86,10 +88,10 @@ def uncovered(graph: Graph, seeds_dir: Path) -> list[Passage]:
     spans = statement_spans(graph)
     listed = read_unmapped(seeds_dir)
     missing: list[Passage] = []
-    for _doc, name in sorted(
+    for doc, name in sorted(
         ((d, str(f)) for d, f in graph.subject_objects(DIP.textFile)), key=str
     ):
-        text = read_text(seeds_dir / name)
+        text = read_text(text_path(seeds_dir, name, doc))
         for p in quotations(text, name):
             inner = (p.start + 1, p.end - 1)
             if any(s <= inner[0] and inner[1] <= e for s, e in spans.get(name, [])):

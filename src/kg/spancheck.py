@@ -6,6 +6,7 @@ that each source document's text file exists, is UTF-8 and matches its recorded 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -19,8 +20,31 @@ from kg.spans import read_text_cached, sha256_file
 SHAPE = DIP["SpanCheck"]
 
 
+# An xsd:integer as XSD spells it; Python's int() also reads "1_0" and digits of other scripts.
+_INTEGER = re.compile(r"[ \t\n\r]*[+-]?[0-9]+[ \t\n\r]*")
+
+
+
+def _shown(name: str) -> str:
+    """A text-file name as an error message shows it: printable and at most 80 characters."""
+    name = name if name.isprintable() else repr(name)
+    return name if len(name) <= 80 else name[:79] + "…"
+
+
+def text_path(seeds_dir: Path, name: str, doc: object, origin: str | None = None) -> Path:
+    """The file ``seeds_dir/name`` that source document ``doc`` names as its text; a name that
+    leads outside ``seeds_dir`` (absolute, or with ``..``) is an :class:`InputError` naming
+    ``origin``, the mapping file, so no other file is ever opened."""
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise InputError(
+            f"{doc} names the source text {_shown(name)}, which is outside {seeds_dir}; "
+            "name a file in that folder",
+            path=origin,
+        )
+    return seeds_dir / name
+
 def _int(node: Node | None) -> int | None:
-    if isinstance(node, Literal):
+    if isinstance(node, Literal) and _INTEGER.fullmatch(str(node)):
         try:
             value = node.toPython()
         except Exception:
@@ -69,10 +93,15 @@ def check_spans(
             )
             texts[doc] = None
             continue
-        path = seeds_dir / str(files[0])
-        if not path.is_file():
+        path = text_path(seeds_dir, str(files[0]), doc, origin.get(doc))
+        name = _shown(str(files[0]))
+        try:
+            found = path.is_file()
+        except OSError:  # a name too long for the file system, say
+            found = False
+        if not found:
             raise InputError(
-                f"{doc} names the source text {files[0]}, which is not in {seeds_dir}",
+                f"{doc} names the source text {name}, which is not in {seeds_dir}",
                 path=origin.get(doc),
             )
         texts[doc] = read_text_cached(path)
