@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,18 @@ from kg.project import Project, find_project
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def kg(*args: str, root: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """Run the real console command in a fresh interpreter."""
+def kg(
+    *args: str, root: Path = ROOT, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real console command in a fresh interpreter (``preexec_fn`` runs in the child
+    before it starts)."""
     return subprocess.run(
         [sys.executable, "-m", "kg.cli", "--root", str(root), *args],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        preexec_fn=preexec_fn,
     )
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from kg.errors import KGError
+from kg.errors import EXIT_INTERRUPTED, KGError
+from kg.netcli import network
 
 
 class _Group(click.Group):
@@ -22,12 +23,15 @@ class _Group(click.Group):
         except KGError as exc:
             click.echo(f"kg: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("kg: interrupted; no file was left half-written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=_Group)
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Project folder (default: $KG_ROOT, else the nearest folder with ontology/ and seeds/).",
 )
@@ -36,8 +40,21 @@ class _Group(click.Group):
 def main(ctx: click.Context, root: Path | None) -> None:
     """Build, validate, query and export the DIP knowledge graph of actors and claims.
 
-    Exit codes: 0 success, 1 data does not conform, 2 usage or input error.
+    Exit codes: 0 success, 1 data does not conform, 2 usage or input error (also reasoning
+    past its bounds), 130 interrupted (no file is left half-written).
+
+    Limits, from the environment (0 lifts one): KG_MAX_INPUT_MB, the largest input file read
+    (default 16); KG_REASON_TIMEOUT, seconds of OWL RL reasoning (default 300);
+    KG_REASON_MAX_TRIPLES, triples it may infer (default 5 times the input, at least 5000);
+    KG_REASON_MAX_CYCLES, its rounds of rules (default 50).
     """
+    import logging
+    import warnings
+
+    # rdflib logs every ill-typed literal and malformed IRI, with a traceback; validation
+    # reports them instead, one line each, naming node and file
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="rdflib.term")
     ctx.obj = {"root": root}
 
 
@@ -51,9 +68,14 @@ _fail_on_option = click.option(
 
 
 def _project(ctx: click.Context):  # type: ignore[no-untyped-def]
+    from kg.errors import InputError
     from kg.project import find_project
 
-    return find_project(ctx.obj.get("root"))
+    root = ctx.obj.get("root")
+    if root is not None and not root.is_dir():
+        problem = "is a file, not a folder" if root.exists() else "no such folder"
+        raise InputError(f"--root: {problem}", path=str(root))
+    return find_project(root)
 
 
 @main.command()
@@ -102,9 +124,12 @@ def spans(ctx: click.Context, files: tuple[Path, ...]) -> None:
         shared = project.seeds_dir / "shared.ttl"
         selected = [shared] if shared.exists() else []
         selected += [f for f in files if f.resolve() != shared.resolve()]
+    from kg.validate import node_origins
+
     loaded = load_project(project, mapping_files=selected)
     union = loaded.union()
-    report = Report(check_spans(union, project.seeds_dir))
+    origin = node_origins(loaded, project.root)
+    report = Report(check_spans(union, project.seeds_dir, origin=origin))
     click.echo(report.as_text(union))
     sys.exit(0 if report.conforms else 1)
 
@@ -132,7 +157,7 @@ def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     from kg.pipeline import build as run_build
 
     project = _project(ctx)
-    built = run_build(project, out_dir)
+    built = run_build(project, out_dir, fail_on=fail_on)
     report = built.report
     assert report is not None
     out = out_dir or project.build_dir
@@ -155,8 +180,11 @@ def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
         "  time: "
         + ", ".join(f"{k} {t[k]:.2f}s" for k in ("load", "reason", "validate", "export", "total"))
     )
-    click.echo("  wrote: " + ", ".join(str(out / name) for name in OUTPUTS.values()))
     failing = report.failing(fail_on)
+    if failing:
+        click.echo(f"  wrote: nothing (the data does not conform; {out} is as it was)")
+    else:
+        click.echo("  wrote: " + ", ".join(str(out / name) for name in OUTPUTS.values()))
     if failing:
         from kg.report import Report
 
@@ -212,21 +240,65 @@ def validate(ctx: click.Context, fmt: str, fail_on: str) -> None:
 )
 @click.pass_context
 def export(ctx: click.Context, fmt: str, inferred: bool, output: Path | None) -> None:
-    """Export the graph. N-Quads and TriG keep one named graph per source."""
-    from kg.export import DATASET_FORMATS, serialize, write_atomic
+    """Export the graph. N-Quads, TriG and JSON-LD keep one named graph per source; JSON-LD
+    carries the project's context (ontology/dip-context.jsonld) inline."""
+    from kg.export import DATASET_FORMATS, jsonld_context, serialize, write_atomic
     from kg.pipeline import assemble
 
     project = _project(ctx)
+    context = jsonld_context(project.ontology_dir) if fmt == "jsonld" else None
     built = assemble(project, reason=inferred)
     if fmt in DATASET_FORMATS:
         data = built.export_dataset(inferred=inferred)
     else:
         data = built.union(inferred=inferred)
-    payload = serialize(data, fmt)
+    payload = serialize(data, fmt, context=context)
     if output is None:
         sys.stdout.buffer.write(payload)
     else:
         write_atomic(output, payload)
+
+
+@main.command("context")
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if the file would change.")
+@click.pass_context
+def context_command(ctx: click.Context, check: bool) -> None:
+    """Write ontology/dip-context.jsonld, the JSON-LD context, from the ontology: a term for
+    every class and property. JSON-LD exports carry it inline."""
+    from kg.export import context_document, context_path, write_atomic
+
+    project = _project(ctx)
+    path = context_path(project.ontology_dir)
+    payload = context_document(project.ontology_files())
+    if not check:
+        write_atomic(path, payload)
+        click.echo(f"wrote {path}")
+    elif not path.is_file() or path.read_bytes() != payload:
+        click.echo(f"would change {path}")
+        sys.exit(1)
+    else:
+        click.echo(f"{path} up to date")
+
+
+def _check_query_syntax(canned) -> None:  # type: ignore[no-untyped-def]
+    """A malformed query is reported with its file and line, before anything is loaded."""
+    import re
+
+    import pyoxigraph as ox
+
+    from kg.errors import InputError
+
+    try:
+        ox.Store().query(canned.text)  # parsed now; an answer is only computed when read
+    except SyntaxError as exc:
+        first = str(exc).splitlines()[0]
+        m = re.match(r"error at (\d+):(\d+): (.*)", first)
+        line = int(m.group(1)) if m else None
+        detail = f"column {m.group(2)}: {m.group(3)}" if m else first
+        detail = detail if len(detail) <= 160 else detail[:159] + "…"
+        raise InputError(
+            f"SPARQL syntax error at {detail}", path=str(canned.path), line=line
+        ) from None
 
 
 @main.command()
@@ -270,6 +342,11 @@ def query(
 
     project = _project(ctx)
     canned = find_query(project.queries_dir, name)
+    from kg.query import graph_names, vet_query
+
+    # before the build, which takes seconds; before anything evaluates it, too
+    vet_query(canned.text, graph_names(project), path=str(canned.path))
+    _check_query_syntax(canned)
     raw = parse_param_args(params)
     built = _load_built(project)
     graph = built.query_graph()
@@ -371,15 +448,21 @@ def stats(ctx: click.Context) -> None:
 def fmt(ctx: click.Context, files: tuple[Path, ...], check: bool) -> None:
     """Rewrite Turtle files in the canonical layout (turtlefmt).
 
-    Default: ontology/*.ttl, shapes/*.ttl and the mapping files seeds/*.ttl.
+    Default: ontology/*.ttl, shapes/*.ttl and the mapping files seeds/*.ttl (JSON-LD mapping
+    files are left as they are).
     """
+    from kg.errors import InputError
     from kg.fmt import format_in_place, needs_format
 
     if files:
         paths = list(files)
+        for p in paths:
+            if p.suffix.lower() == ".jsonld":
+                raise InputError("kg fmt lays out Turtle files only, not JSON-LD", path=str(p))
     else:
         project = _project(ctx)
-        paths = [*project.ontology_files(), *project.shape_files(), *project.mapping_files()]
+        mappings = [p for p in project.mapping_files() if p.suffix == ".ttl"]
+        paths = [*project.ontology_files(), *project.shape_files(), *mappings]
     if check:
         bad = [p for p in paths if needs_format(p)]
         for p in bad:
@@ -516,6 +599,9 @@ def new_source(
     for q in made.quotations:
         p = q.passage
         click.echo(f"[ ] line {q.line} col {q.col}: start {p.start} end {p.end}: {p.text}")
+
+
+main.add_command(network)
 
 
 if __name__ == "__main__":  # pragma: no cover

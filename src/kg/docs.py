@@ -374,12 +374,13 @@ def generate(project: Project, out_dir: Path | None = None, *, pictures: bool = 
         assert dot is not None
         for name in PICTURES:
             contents[name] = render_dot(dot, dot_source, name.rsplit(".", 1)[1])
+    from kg.export import write_atomic
+
     out = out_dir or docs_dir(project)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in contents.items():
         path = out / name
-        path.write_bytes(data)
+        write_atomic(path, data)
         written.append(path)
     return written
 

@@ -75,10 +75,17 @@ _SKOLEM = URIRef(_SKOLEM_AUTHORITY + _SKOLEM_PATH)
 
 
 def inputs_digest(project: Project) -> str:
-    """A digest of everything reasoning depends on: the ontology and the mapping files."""
+    """A digest of everything reasoning depends on: the ontology and the mapping files (and,
+    when a mapping file is JSON-LD, the project's JSON-LD context, which gives its terms)."""
     h = hashlib.sha256()
-    for path in [*project.ontology_files(), *project.mapping_files()]:
+    mappings = project.mapping_files()
+    for path in [*project.ontology_files(), *mappings]:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    if any(path.suffix == ".jsonld" for path in mappings):
+        from kg.export import jsonld_context
+
+        context = jsonld_context(project.ontology_dir)
+        h.update(json.dumps(context, sort_keys=True).encode() + b"\0")
     return h.hexdigest()
 
 
@@ -134,9 +141,9 @@ def assemble(project: Project, *, reason: bool = True, cache: bool = True) -> Bu
     return Built(project, loaded, inferred, timings)
 
 
-def validate_built(built: Built) -> Report:
+def validate_built(built: Built, shapes: Graph | None = None) -> Report:
     t0 = time.perf_counter()
-    shapes = load_shapes(built.project)
+    shapes = shapes if shapes is not None else load_shapes(built.project)
     origin = node_origins(built.loaded, built.project.root)
     report = validate_union(built.union(), shapes, built.project.seeds_dir, origin=origin)
     built.timings["validate"] = time.perf_counter() - t0
@@ -193,11 +200,19 @@ def _short(gid: URIRef) -> str:
 OUTPUTS = {"dataset": "dip.trig", "turtle": "dip.ttl", "summary": "summary.json"}
 
 
-def build(project: Project, out_dir: Path | None = None) -> Built:
-    """The whole pipeline; writes the dataset (TriG), a Turtle file and a JSON summary."""
+def build(project: Project, out_dir: Path | None = None, *, fail_on: str | None = None) -> Built:
+    """The whole pipeline; writes the dataset (TriG), a Turtle file and a JSON summary.
+
+    With ``fail_on`` (a severity), data that fails at that level writes nothing: the outputs of
+    the last good build stay as they were."""
     started = time.perf_counter()
+    shapes = load_shapes(project)  # a broken shapes file fails before reasoning
     built = assemble(project)
-    report = validate_built(built)
+    report = validate_built(built, shapes)
+    if fail_on is not None and report.failing(fail_on):
+        built.timings["export"] = 0.0
+        built.timings["total"] = time.perf_counter() - started
+        return built
     out_dir = out_dir or project.build_dir
     t0 = time.perf_counter()
     trig = serialize(built.export_dataset(inferred=True), "trig")

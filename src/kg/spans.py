@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from kg.errors import InputError
+from kg.errors import InputError, env_number
 
 # Quotation marks that people type interchangeably.
 _DOUBLE_QUOTES = '"“”„‟″«»'
@@ -20,10 +21,38 @@ _SINGLE_QUOTES = "'‘’‚‛′"
 _DASHES = "-‐‑‒–—―"
 
 
+#: The environment variable that caps the size of one input file, in MiB (0: no limit).
+MAX_INPUT_ENV = "KG_MAX_INPUT_MB"
+#: The default cap: a hundred times the largest mapping file of the seed corpus.
+MAX_INPUT_MB = 16.0
+
+
+def max_input_bytes() -> int | None:
+    """The largest input file :func:`read_utf8` reads, from ``$KG_MAX_INPUT_MB`` (None: no cap)."""
+    mib = env_number(MAX_INPUT_ENV, MAX_INPUT_MB, what="a file size in MiB")
+    return None if mib == 0 else int(mib * 1024 * 1024)
+
+
 def read_utf8(path: Path, what: str = "file", *, hint: str = "") -> tuple[bytes, str]:
     """A file's bytes and their UTF-8 decoding; a missing, unreadable or undecodable file is an
-    :class:`InputError` naming ``what`` it is, the file and, for bad bytes, the line."""
+    :class:`InputError` naming ``what`` it is, the file and, for bad bytes, the line.
+
+    Only regular files are read (a pipe would block), none larger than :func:`max_input_bytes`
+    (refused before reading), and none that starts with a byte-order mark (which would count as
+    a character in every offset, and which Turtle and SPARQL parsers reject)."""
     try:
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"is a pipe, socket or device, not a regular {what}", path=str(path))
+        cap = max_input_bytes()
+        if cap is not None and st.st_size > cap:
+            raise InputError(
+                f"{what} is {st.st_size / 1048576:.1f} MiB, over the {cap / 1048576:.3g} MiB limit "
+                f"on input files; refused before reading (set {MAX_INPUT_ENV} to change it)",
+                path=str(path),
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{what} not found", path=str(path)) from None
@@ -31,13 +60,29 @@ def read_utf8(path: Path, what: str = "file", *, hint: str = "") -> tuple[bytes,
         raise InputError(f"is a folder, not a {what}", path=str(path)) from None
     except OSError as exc:
         raise InputError(f"cannot read {what}: {exc.strerror}", path=str(path)) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InputError(
+            "starts with a UTF-8 byte-order mark (U+FEFF); save it as UTF-8 without one",
+            path=str(path),
+            line=1,
+        )
     try:
-        return data, data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            hint = " (it starts like UTF-16; save it as UTF-8)" + hint
         raise InputError(
             f"not valid UTF-8 at byte {exc.start} ({exc.reason}){hint}", path=str(path), line=line
         ) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(
+            f"holds a NUL byte at byte {nul}: not a UTF-8 text (UTF-16, or a binary file?){hint}",
+            path=str(path),
+            line=data[:nul].count(b"\n") + 1,
+        )
+    return data, text
 
 
 def read_text(path: Path) -> str:

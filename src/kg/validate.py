@@ -1,17 +1,35 @@
-"""Validation: SHACL shapes with pyshacl, plus the span check, on the union of the graphs."""
+"""Validation: SHACL shapes with pyshacl, plus the literal and span checks, on the union of the
+graphs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from kg.errors import InputError
 from kg.load import Loaded, parse_turtle
+from kg.namespaces import DIP, OA
 from kg.project import Project
 from kg.report import Report, Result
 from kg.spancheck import check_spans
+
+#: The literal check reports under this name (ill-typed literals, unknown XSD datatypes).
+LITERAL_CHECK = DIP["LiteralCheck"]
+
+#: What a well-formed value of a datatype looks like, for the literal check's message.
+_FORMS = {
+    XSD.date: "a calendar date written YYYY-MM-DD",
+    XSD.dateTime: "a date and time written YYYY-MM-DDThh:mm:ss",
+    XSD.gYear: "a year written YYYY",
+    XSD.integer: "an integer",
+    XSD.nonNegativeInteger: "an integer of 0 or more",
+    XSD.positiveInteger: "an integer of 1 or more",
+    XSD.decimal: "a decimal number",
+    XSD.boolean: "true or false",
+}
 
 
 def load_shapes(project: Project) -> Graph:
@@ -39,14 +57,18 @@ def shacl_results(
     """Run pyshacl (no inference: the data graph already holds what reasoning adds)."""
     from pyshacl import validate
 
-    _conforms, report_graph, _text = validate(
-        data,
-        shacl_graph=shapes,
-        inference="none",
-        abort_on_first=False,
-        allow_warnings=True,
-        advanced=True,
-    )
+    try:
+        _conforms, report_graph, _text = validate(
+            data,
+            shacl_graph=shapes,
+            inference="none",
+            abort_on_first=False,
+            allow_warnings=True,
+            advanced=True,
+        )
+    except Exception as exc:  # pyshacl stops on data or shapes it cannot evaluate
+        message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        raise InputError(f"the SHACL engine stopped: {message}") from None
     origin = origin or {}
     results: list[Result] = []
     # only the report's own results: nested sh:detail results explain them, they are not more
@@ -95,6 +117,42 @@ def node_origins(loaded: Loaded, root: Path) -> dict[Node, str]:
     return typed
 
 
+def check_literals(
+    data: Graph, *, origin: dict[Node, str] | None = None
+) -> tuple[list[Result], set[tuple[Node, Node, Node]]]:
+    """Literals whose text is not of their datatype (``"2025-13-45"^^xsd:date``), and datatypes
+    in the XSD namespace that XSD does not define (``xsd:integr``): one violation each, and the
+    triples that hold them."""
+    origin = origin or {}
+    results: list[Result] = []
+    bad: set[tuple[Node, Node, Node]] = set()
+    for s, p, o in data:
+        if not isinstance(o, Literal) or o.datatype is None:
+            continue
+        datatype = data.namespace_manager.normalizeUri(o.datatype)
+        if o.ill_typed:
+            form = _FORMS.get(o.datatype)
+            message = f"{str(o)!r} is not a valid {datatype}" + (f" ({form})" if form else "")
+        elif str(o.datatype).startswith(str(XSD)) and o.datatype not in XSD:
+            message = f"{datatype} is not an XSD datatype (a misspelt name?)"
+        else:
+            continue
+        bad.add((s, p, o))
+        if any((q, RDFS.subPropertyOf, p) in data for q in data.predicates(s, o) if q != p):
+            continue  # inferred from a narrower property, under which it is reported
+        results.append(
+            Result(
+                focus=s,
+                shape=LITERAL_CHECK,
+                path=p,
+                message=message,
+                value=o,
+                source_file=origin.get(s),
+            )
+        )
+    return results, bad
+
+
 def validate_union(
     data: Graph,
     shapes: Graph,
@@ -102,9 +160,29 @@ def validate_union(
     *,
     origin: dict[Node, str] | None = None,
 ) -> Report:
-    results = shacl_results(data, shapes, origin=origin)
-    results += check_spans(data, seeds_dir, origin=origin)
-    return Report(results)
+    """SHACL, the literal check and the span check on ``data``.
+
+    A triple with an ill-typed literal is reported once, by the literal check, and kept away from
+    pyshacl (whose comparisons fail on such values). Results that would only echo it are left
+    out: SHACL results on its node for its property or for the node as a whole, and the span
+    check of a mention whose offsets it is."""
+    results, bad = check_literals(data, origin=origin)
+    shacl_data = data
+    if bad:
+        shacl_data = Graph()
+        for triple in data:
+            if triple not in bad:
+                shacl_data.add(triple)
+    echoed = {(s, p) for s, p, _o in bad} | {(s, None) for s, _p, _o in bad}
+    results += [
+        r
+        for r in shacl_results(shacl_data, shapes, origin=origin)
+        if (r.focus, r.path) not in echoed
+    ]
+    unchecked = {s for s, p, _o in bad if p in (OA.start, OA.end)}
+    unchecked |= {o for m in unchecked for o in data.subjects(DIP.denotedBy, m)}
+    results += [r for r in check_spans(data, seeds_dir, origin=origin) if r.focus not in unchecked]
+    return Report(list(dict.fromkeys(results)))  # distinct constraints can say the same
 
 
 def validate_graph(
