@@ -293,6 +293,66 @@ def test_every_node_shape_has_valid_and_invalid_fixtures(shapes_graph: Graph):
     )
 
 
+#: Property shapes, as (NodeShape, path), that no invalid fixture need prove failing with
+#: inference, each with the reason it cannot be made to fail. Empty: every one can be.
+PROPERTY_SHAPES_EXEMPT: dict[tuple[URIRef, URIRef], str] = {}
+
+
+def _property_shapes(shapes: Graph) -> set[tuple[Node, Node]]:
+    """(named NodeShape, ``sh:path``) of every property shape of a named NodeShape.
+
+    Property shapes nested in ``sh:node``/``sh:or`` are part of their outer constraint and are
+    not counted. A complex path (``sh:inversePath``, a sequence) is compared as its path node, a
+    blank node that no header can name (there is none today): such a property shape is listed as
+    missing until its path is given an IRI or the shape is proved some other way.
+    """
+    pairs: set[tuple[Node, Node]] = set()
+    for node_shape in _node_shapes(shapes):
+        for prop in shapes.objects(node_shape, SH.property):
+            paths = list(shapes.objects(prop, SH.path))
+            assert len(paths) == 1, f"{node_shape}: a property shape with paths {paths}"
+            pairs.add((node_shape, paths[0]))
+    return pairs
+
+
+def test_every_property_shape_has_an_invalid_fixture_that_fails_with_inference(
+    shapes_graph: Graph,
+):
+    """The validator cannot be fooled by inference: for each property shape, an invalid fixture
+    expects a result of that NodeShape on that exact path in inference mode (``expect`` or
+    ``expect-with-inference``). ``test_invalid_fixture_fails_inferred`` asserts that every such
+    line is reported, so the two together prove each property shape fails with inference.
+
+    A ``sh:class`` constraint on an object property is where an ``rdfs:range`` inference can
+    satisfy the check (the value gains the class); a fixture for it gives a value no inference can
+    type, such as a literal, while the wrong-class case is shown failing on the other node.
+    Property shapes that share a path (a required and a typed one) are counted once.
+    """
+    pairs = _property_shapes(shapes_graph)
+    unknown = sorted(set(PROPERTY_SHAPES_EXEMPT) - pairs)
+    assert not unknown, f"exemptions for property shapes that do not exist: {unknown}"
+    proven: set[tuple[Node, Node]] = set()
+    for path in INVALID_FILES:
+        graph = parse_fixture(path)
+        for e in expectations(path, graph):
+            if e.required and e.applies(True) and isinstance(e.path, URIRef):
+                proven.add((e.shape, e.path))
+    missing = sorted(pairs - proven - set(PROPERTY_SHAPES_EXEMPT))
+    names = shapes_graph.namespace_manager
+
+    def path_text(path: Node) -> str:
+        if isinstance(path, URIRef):
+            return path.n3(names)
+        parts = shapes_graph.predicate_objects(path)
+        return "[ " + " ; ".join(f"{p.n3(names)} {o.n3(names)}" for p, o in parts) + " ]"
+
+    assert not missing, (
+        f"{len(missing)} of {len(pairs)} property shapes have no invalid fixture with an "
+        "'expect:' or 'expect-with-inference:' line naming their NodeShape and path:\n"
+        + "\n".join(f"  {names.normalizeUri(s)} {path_text(p)}" for s, p in missing)
+    )
+
+
 def test_every_constraint_has_a_message(shapes_graph: Graph):
     missing: list[str] = []
     for node_shape, prop in shapes_graph.subject_objects(SH.property):
