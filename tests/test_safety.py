@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Dataset, Graph, Literal
+from rdflib import Dataset, Graph, Literal, URIRef
 
 import kg
 from kg.engine import Engine, vet_query
@@ -843,3 +843,20 @@ def test_graph_names_follow_the_mapping_files(project_copy: Project):
         str(GRAPH[k]) for k in ("000", "001", "002", "003", "004", "shared", "ontology", "inferred")
     }
     assert find_project(project_copy.root).mapping_files() == project_copy.mapping_files()
+
+
+def test_from_sets_the_default_graph_of_a_local_query(built: Built):
+    """FROM of a graph the dataset holds makes that graph the default graph; without FROM the
+    default graph is the union of every graph."""
+    engine = Engine(built.query_graph())
+    count = "SELECT (COUNT(*) AS ?n) {} WHERE {{ ?s ?p ?o }}"
+    one = engine.query(count.format(f"FROM <{GRAPH}000>")).rows[0][0]
+    every = engine.query(count.format("")).rows[0][0]
+    assert int(one) == len(built.dataset.graph(URIRef(f"{GRAPH}000")))
+    assert int(every) > int(one)
+
+
+def test_a_query_nested_too_deeply_is_an_input_error():
+    text = "SELECT * WHERE " + "{" * 300 + " ?s ?p ?o " + "}" * 300
+    with pytest.raises(InputError, match="nests its groups too deeply"):
+        vet_query(text, set(), path="deep.rq")

@@ -121,6 +121,13 @@ def _find(tree: Any, name: str) -> Iterator[Any]:
             stack.extend(reversed(list(node)))
 
 
+def names_a_dataset(text: str) -> bool:
+    """Whether a query has FROM or FROM NAMED clauses, which set its dataset: then the default
+    graph is what they say, not the union of every graph."""
+    parsed = _parse(text)
+    return parsed.query is not None and next(_find(parsed.query, "DatasetClause"), None) is not None
+
+
 def _keyword_lines(text: str, keywords: Collection[str]) -> list[int]:
     """The lines on which ``keywords`` occur as SPARQL keywords, in order: words inside
     comments, strings, IRIs, variables, prefixed names and language tags do not count. Used
@@ -164,7 +171,12 @@ def vet_query(text: str, known_graphs: Collection[str] | None, *, path: str | No
     mistaken for clauses. Raises :class:`InputError` naming ``path`` and, where it can tell,
     the line; a text that is not SPARQL is a syntax error.
     """
-    parsed = _parse(text)
+    try:
+        parsed = _parse(text)
+    except RecursionError:
+        raise InputError(
+            "the query nests its groups too deeply to be read", path=path
+        ) from None
     if parsed.error is not None:
         line, col, message = parsed.error
         message = message if len(message) <= 160 else message[:159] + "…"
@@ -275,7 +287,9 @@ class Engine:
         vet_query(text, self.graph_names, path=source)
         subs = {ox.Variable(k): to_ox(v) for k, v in (bindings or {}).items()}
         try:  # Oxigraph computes answers as they are read: errors may come from either step
-            result = self.store.query(text, use_default_graph_as_union=True, substitutions=subs)
+            result = self.store.query(
+                text, use_default_graph_as_union=not names_a_dataset(text), substitutions=subs
+            )
             return _answer(result, results_format)
         except SyntaxError as exc:
             raise InputError(
