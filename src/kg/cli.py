@@ -14,6 +14,8 @@ import click
 
 from kg.errors import EXIT_INTERRUPTED, KGError
 from kg.netcli import network
+from kg.pushcli import push
+from kg.servecli import serve
 
 
 class _Group(click.Group):
@@ -323,11 +325,36 @@ def _check_query_syntax(canned) -> None:  # type: ignore[no-untyped-def]
     metavar="A,B,…",
     help="Show only these columns, in this order (table and markdown formats).",
 )
+@click.option(
+    "--endpoint",
+    default=None,
+    metavar="URL",
+    help="Run on this SPARQL endpoint (a store `kg push` loaded) instead of the local build; "
+    "parameters are bound as a VALUES block, labels resolved on the store.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --endpoint: how long each request may wait for the store.",
+)
 @click.pass_context
 def query(
-    ctx: click.Context, name: str, params: tuple[str, ...], fmt: str, columns: str | None
+    ctx: click.Context,
+    name: str,
+    params: tuple[str, ...],
+    fmt: str,
+    columns: str | None,
+    endpoint: str | None,
+    timeout: float,
 ) -> None:
-    """Run a canned query (by NAME or number) or a .rq FILE; CONSTRUCT prints Turtle."""
+    """Run a canned query (by NAME or number) or a .rq FILE; CONSTRUCT prints Turtle.
+
+    With --endpoint the query runs on an external store over the SPARQL 1.1 Protocol (requests
+    go to that URL only); its default graph must be the union of its named graphs.
+    """
     from kg.query import (
         bind_params,
         find_query,
@@ -348,12 +375,21 @@ def query(
     vet_query(canned.text, graph_names(project), path=str(canned.path))
     _check_query_syntax(canned)
     raw = parse_param_args(params)
-    built = _load_built(project)
-    graph = built.query_graph()
-    bindings = bind_params(canned, graph, raw)
-    from kg.engine import Engine
+    if endpoint is not None:
+        from kg.remote import Endpoint, check_url, default_graph_warning, run_canned
 
-    answer = run(Engine(graph), canned, bindings, fmt)
+        remote = Endpoint(check_url(endpoint, "--endpoint"), timeout=timeout)
+        warning = default_graph_warning(remote)
+        if warning:
+            click.echo(f"kg: warning: {warning}", err=True)
+        answer = run_canned(remote, canned, raw, fmt)
+    else:
+        built = _load_built(project)
+        graph = built.query_graph()
+        bindings = bind_params(canned, graph, raw)
+        from kg.engine import Engine
+
+        answer = run(Engine(graph), canned, bindings, fmt)
     if columns is not None:
         answer = select_columns(answer, [c.strip().lstrip("?") for c in columns.split(",")])
     click.echo(format_result(answer, fmt), nl=False)
@@ -602,6 +638,8 @@ def new_source(
 
 
 main.add_command(network)
+main.add_command(serve)
+main.add_command(push)
 
 
 if __name__ == "__main__":  # pragma: no cover
