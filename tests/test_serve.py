@@ -477,7 +477,6 @@ def _listening_addresses(port: int) -> set[str]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
 def test_binds_to_loopback_by_default(plain: Server) -> None:
     assert _listening_addresses(plain.port) == {"127.0.0.1"}
 
