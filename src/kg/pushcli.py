@@ -7,8 +7,21 @@ command, so ``kg --help`` stays fast.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
+
+
+def store_timeout_option(help_text: str) -> Any:
+    """``--timeout SECONDS`` (default 60) for the requests made to an external store."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=60.0,
+        show_default=True,
+        metavar="SECONDS",
+        help=help_text,
+    )
 
 
 @click.command()
@@ -42,14 +55,7 @@ import click
     "does not hold (a removed source; graph:inferred with --no-inferred). Without it each "
     "pushed graph is replaced and every other graph is left as it was.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long each request may wait for the store.",
-)
+@store_timeout_option("How long each request may wait for the store.")
 @click.pass_context
 def push(
     ctx: click.Context,
