@@ -14,8 +14,9 @@ import click
 
 from kg.errors import EXIT_INTERRUPTED, KGError
 from kg.netcli import network
-from kg.pushcli import push
+from kg.pushcli import push, store_timeout_option
 from kg.servecli import serve
+from kg.synth import synth
 
 
 class _Group(click.Group):
@@ -332,14 +333,7 @@ def _check_query_syntax(canned) -> None:  # type: ignore[no-untyped-def]
     help="Run on this SPARQL endpoint (a store `kg push` loaded) instead of the local build; "
     "parameters are bound as a VALUES block, labels resolved on the store.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --endpoint: how long each request may wait for the store.",
-)
+@store_timeout_option("With --endpoint: how long each request may wait for the store.")
 @click.pass_context
 def query(
     ctx: click.Context,
@@ -640,6 +634,7 @@ def new_source(
 main.add_command(network)
 main.add_command(serve)
 main.add_command(push)
+main.add_command(synth)
 
 
 if __name__ == "__main__":  # pragma: no cover
