@@ -64,6 +64,11 @@ PREFIXES: dict[str, str] = {
 }
 
 
+def sparql_prefixes(*names: str) -> str:
+    """SPARQL ``PREFIX`` lines for ``names``, from :data:`PREFIXES`."""
+    return "".join(f"PREFIX {name}: <{PREFIXES[name]}>\n" for name in names)
+
+
 def bind_prefixes(graph) -> None:  # type: ignore[no-untyped-def]
     for prefix, ns in PREFIXES.items():
         graph.bind(prefix, ns, override=True, replace=True)

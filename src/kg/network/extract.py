@@ -41,7 +41,7 @@ from rdflib import Literal, URIRef
 
 from kg.engine import Engine
 from kg.errors import InputError
-from kg.namespaces import ACTOR_CLASSES, PREFIXES
+from kg.namespaces import ACTOR_CLASSES, PREFIXES, sparql_prefixes
 from kg.project import Project
 from kg.query import short_name
 
@@ -75,11 +75,7 @@ _TYPE_ORDER = (
 )
 assert set(_TYPE_ORDER) == set(ACTOR_CLASSES)
 
-_PREFIXES = """PREFIX dip: <https://w3id.org/dip/ontology#>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-"""
+_PREFIXES = sparql_prefixes("dip", "oa", "rdfs", "skos")
 _ACTOR_VALUES = " ".join(f"dip:{name}" for name in ACTOR_CLASSES)
 
 #: Every actor, with each of its classes and names.

@@ -25,7 +25,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.errors import InputError
-from kg.namespaces import BASE, DIP, DV, ID, PREFIXES
+from kg.namespaces import BASE, DIP, DV, ID, PREFIXES, sparql_prefixes
 from kg.query import CannedQuery, bind_params, list_queries, short_name
 from kg.spans import read_text_cached
 
@@ -40,11 +40,7 @@ bp = Blueprint(
 #: the kinds of node with a page of their own: /<kind>/<local name>
 NODE_KINDS = ("actor", "statement", "position", "proposal", "point", "event", "place", "source")
 
-_PREFIX = """PREFIX dip: <https://w3id.org/dip/ontology#>
-PREFIX oa: <http://www.w3.org/ns/oa#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-"""
+_PREFIX = sparql_prefixes("dip", "oa", "rdfs", "skos")
 
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
