@@ -1311,6 +1311,8 @@ def generate(
     out_root: Path, scale: int, *, seed: int = 0, source_root: Path | None = None
 ) -> Stats:
     """Write a synthetic project with ``5 * scale`` articles at ``out_root``."""
+    from kg.export import write_atomic
+
     if scale < 1:
         raise ValueError("scale must be at least 1")
     started = time.perf_counter()
@@ -1334,7 +1336,7 @@ def generate(
     pool = build_pool(seed)
     body, triples = shared_turtle(pool)
     data = body.encode()
-    (seeds / "shared.ttl").write_bytes(data)
+    write_atomic(seeds / "shared.ttl", data)
     size = len(data)
     for i in range(n_articles):
         art = Article(i, width, pool, seed, n_articles)
@@ -1342,10 +1344,10 @@ def generate(
         raw = art.text.value().encode()
         digest = hashlib.sha256(raw).hexdigest()
         text_name = f"{art.sid}_{digest[:16]}.txt"
-        (seeds / text_name).write_bytes(raw)
+        write_atomic(seeds / text_name, raw)
         ttl, n = art.mapping(text_name, digest)
         blob = ttl.encode()
-        (seeds / f"{art.sid}_{digest[:16]}.ttl").write_bytes(blob)
+        write_atomic(seeds / f"{art.sid}_{digest[:16]}.ttl", blob)
         triples += n
         size += len(raw) + len(blob)
     return Stats(n_articles, triples, time.perf_counter() - started, size)
