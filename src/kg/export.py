@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import re
@@ -30,12 +29,10 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.plugins.serializers.longturtle import LongTurtleSerializer
-from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.term import Node
 
 from kg.errors import InputError
-from kg.namespaces import DIP, PREFIXES, bind_prefixes
+from kg.namespaces import DIP, PREFIXES
 
 #: Format names the command line accepts, and the name rdflib reads each back by.
 FORMATS: dict[str, str] = {
@@ -116,17 +113,16 @@ def _from_ox(term: Any) -> Node:
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
-def _blank_labels(quads: list[ox.Quad]) -> dict[str, str]:
-    """Readable, stable labels for canonically labelled blank nodes.
-
-    A blank node is named after the quads it takes part in (itself written ``_:self``, other
-    blank nodes ``_:``); blank nodes that say the same thing are told apart by their canonical
-    labels, which RDFC-1.0 assigns the same way for every isomorphic input.
-    """
+def _signatures(quads: list[ox.Quad]) -> dict[str, str]:
+    """For each blank node, a digest of the quads it takes part in (itself written ``_:self``,
+    other blank nodes ``_:``): the same whatever the blank nodes are called."""
     said: dict[str, list[str]] = defaultdict(list)
     for quad in quads:
         terms = (quad.subject, quad.predicate, quad.object, quad.graph_name)
-        for node in {t.value for t in terms if isinstance(t, ox.BlankNode)}:
+        blanks = {t.value for t in terms if isinstance(t, ox.BlankNode)}
+        if not blanks:
+            continue
+        for node in blanks:
             said[node].append(
                 " ".join(
                     ("_:self" if t.value == node else "_:")
@@ -135,9 +131,20 @@ def _blank_labels(quads: list[ox.Quad]) -> dict[str, str]:
                     for t in terms
                 )
             )
+    return {
+        node: hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
+        for node, lines in said.items()
+    }
+
+
+def _blank_labels(signatures: dict[str, str]) -> dict[str, str]:
+    """Readable, stable labels for blank nodes, from their :func:`_signatures`.
+
+    Blank nodes that say the same thing are told apart by their labels, which must then be the
+    canonical (RDFC-1.0) ones: RDFC-1.0 assigns them the same way for every isomorphic input.
+    """
     groups: dict[str, list[str]] = defaultdict(list)
-    for node, lines in said.items():
-        digest = hashlib.sha256("\n".join(sorted(lines)).encode("utf-8")).hexdigest()
+    for node, digest in signatures.items():
         groups[digest].append(node)
     labels: dict[str, str] = {}
     used: set[str] = set()
@@ -151,9 +158,7 @@ def _blank_labels(quads: list[ox.Quad]) -> dict[str, str]:
     return labels
 
 
-def canonical_quads(data: Graph | Dataset) -> list[ox.Quad]:
-    """The quads of ``data`` in canonical form and order: RDFC-1.0 blank-node labels replaced
-    by stable readable ones, sorted by graph, subject, predicate and object."""
+def _ox_quads(data: Graph | Dataset) -> list[ox.Quad]:
     memo: dict[Node, Any] = {}
     quads = []
     for s, p, o, g in _quads(data):
@@ -171,175 +176,73 @@ def canonical_quads(data: Graph | Dataset) -> list[ox.Quad]:
                 f"cannot export a triple with a {type(s).__name__} subject, a "
                 f"{type(p).__name__} predicate and a {type(g).__name__} graph name: not RDF"
             ) from None
-    dataset = ox.Dataset(quads)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    canon = list(dataset)
-    labels = _blank_labels(canon)
+    return quads
+
+
+def canonical_quads(data: Graph | Dataset | list[ox.Quad]) -> list[ox.Quad]:
+    """The quads of ``data`` (an rdflib graph or dataset, or Oxigraph quads whose blank nodes
+    are not shared with anything else) in canonical form and order: blank nodes named after
+    what is said about them (:func:`_blank_labels`), sorted by graph, subject, predicate and
+    object.
+
+    Where two blank nodes say the same thing, RDF Dataset Canonicalization (RDFC-1.0,
+    Oxigraph's implementation) first gives them their canonical labels; where none do, the
+    labels do not depend on the input's and that step is left out, with the same result."""
+    quads = list(dict.fromkeys(_ox_quads(data) if isinstance(data, Graph) else data))
+    signatures = _signatures(quads)
+    if len(set(signatures.values())) < len(signatures):
+        dataset = ox.Dataset(quads)
+        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        quads = list(dataset)
+        signatures = _signatures(quads)
+    labels = _blank_labels(signatures)
+    blank = ox.BlankNode
 
     def relabel(term: Any) -> Any:
-        return ox.BlankNode(labels[term.value]) if isinstance(term, ox.BlankNode) else term
+        return blank(labels[term.value]) if isinstance(term, blank) else term
 
     out = [
-        ox.Quad(relabel(q.subject), q.predicate, relabel(q.object), relabel(q.graph_name))
-        for q in canon
+        q
+        if not (
+            isinstance(q.subject, blank)
+            or isinstance(q.object, blank)
+            or isinstance(q.graph_name, blank)
+        )
+        else ox.Quad(relabel(q.subject), q.predicate, relabel(q.object), relabel(q.graph_name))
+        for q in quads
     ]
     out.sort(key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
     return out
 
 
-#: Turtle's numeric and boolean shorthands, by the datatype each is read as.
-_SHORTHAND = {
-    str(XSD.integer): re.compile(r"[+-]?[0-9]+"),
-    str(XSD.decimal): re.compile(r"[+-]?[0-9]*\.[0-9]+"),
-    str(XSD.double): re.compile(r"[+-]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)[eE][+-]?[0-9]+"),
-    str(XSD.boolean): re.compile(r"true|false"),
-}
-
-
-class _ExactLiteral(Literal):
-    """A literal that Turtle and TriG write with its own lexical form.
-
-    rdflib writes numbers and booleans in Turtle's shorthand after reformatting them (a double
-    with six digits, ``"5"^^xsd:decimal`` as ``5.0``), which changes the RDF term and loses
-    precision; this literal takes the shorthand only when it spells exactly its lexical form
-    and reads back as its datatype, and is written ``"…"^^xsd:…`` otherwise.
-    """
-
-    def _literal_n3(self, use_plain: bool = False, qname_callback: Any = None) -> str:
-        if use_plain:
-            grammar = _SHORTHAND.get(str(self.datatype))
-            if grammar is not None and grammar.fullmatch(str(self)):
-                plain = super()._literal_n3(True, qname_callback)
-                if plain == str(self):
-                    return plain
-        datatype = qname_callback(self.datatype) if qname_callback else None
-        return f"{self._quote_encode()}^^{datatype or f'<{self.datatype}>'}"
-
-
-def _exact(term: Any) -> Node:
-    """``term`` as an rdflib node that keeps its exact lexical form."""
-    if isinstance(term, ox.Literal) and not term.language and term.datatype.value != _XSD_STRING:
-        return _ExactLiteral(term.value, datatype=URIRef(term.datatype.value), normalize=False)
-    return _from_ox(term)
-
-
-def _to_rdflib(quads: list[ox.Quad], *, dataset: bool) -> Graph | Dataset:
-    """Canonical quads as an rdflib graph or dataset for rdflib's Turtle and TriG writers,
-    inserted in canonical order, every literal keeping its exact lexical form."""
-    out: Graph | Dataset = Dataset() if dataset else Graph()
-    bind_prefixes(out)
-    nodes: dict[Any, Node] = {}
-    graphs: dict[Any, Graph] = {}
-
-    def node(term: Any) -> Node:
-        found = nodes.get(term)
-        if found is None:
-            nodes[term] = found = _exact(term)
-        return found
-
+def _prefixes_used(quads: list[ox.Quad]) -> dict[str, str]:
+    """The project's prefixes that name at least one IRI of ``quads``, in a fixed order."""
+    namespaces = sorted(((ns, p) for p, ns in PREFIXES.items() if p), key=lambda t: -len(t[0]))
+    found: set[str] = set()
+    seen: set[str] = set()
     for q in quads:
-        target = graphs.get(q.graph_name)
-        if target is None:
-            if not isinstance(out, Dataset):
-                target = out
-            elif isinstance(q.graph_name, ox.DefaultGraph):
-                target = out.graph(DATASET_DEFAULT_GRAPH_ID)
-            else:
-                target = out.graph(node(q.graph_name))
-            graphs[q.graph_name] = target
-        target.add((node(q.subject), node(q.predicate), node(q.object)))
-    return out
-
-
-# Turtle's PN_LOCAL, without backslash escapes: a local name written as it stands.
-_PN_BASE = (
-    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
-    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
-)
-_PN_CHARS = _PN_BASE + "_\\-0-9\u00b7\u0300-\u036f\u203f\u2040"
-_PLX = "%[0-9A-Fa-f]{2}"
-_PN_LOCAL = re.compile(
-    f"(?:(?:[{_PN_BASE}_:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?)?"
-)
-
-
-class _Writer:
-    """What the project's Turtle and TriG writers change in rdflib's: prefixed names only from
-    the bound prefixes and only where the local name needs no escape (rdflib invents prefixes,
-    in the order it meets the predicates, and can split an IRI into an invalid namespace), and
-    the ``( … )`` list shorthand only for a true list (rdflib takes any blank node with two
-    properties ending its chain for one)."""
-
-    store: Graph
-    occurrences: dict[Node, int]
-
-    def bound(self) -> list[tuple[str, str]]:
-        found = getattr(self, "_bound", None)
-        if found is None:
-            found = sorted(
-                ((p, str(ns)) for p, ns in self.store.namespaces() if p),
-                key=lambda t: (-len(t[1]), t[0]),
-            )
-            self._bound = found
-        return found
-
-    def get_pname(self, uri: Node, gen_prefix: bool = True) -> str | None:
-        if not isinstance(uri, URIRef):
-            return None
-        names: dict[str, str | None] = self.__dict__.setdefault("_pnames", {})
-        iri = str(uri)
-        if iri not in names:
-            names[iri] = None
-            for prefix, ns in self.bound():
-                if iri.startswith(ns) and _PN_LOCAL.fullmatch(iri[len(ns) :]):
-                    name = self.addNamespace(prefix, URIRef(ns))  # type: ignore[attr-defined]
-                    names[iri] = f"{name or prefix}:{iri[len(ns) :]}"
+        for t in (q.subject, q.predicate, q.object, q.graph_name):
+            if isinstance(t, ox.Literal):
+                t = t.datatype
+            if not isinstance(t, ox.NamedNode) or t.value in seen:
+                continue
+            seen.add(t.value)
+            for ns, prefix in namespaces:
+                if t.value.startswith(ns):
+                    found.add(prefix)
                     break
-        return names[iri]
-
-    def isValidList(self, l_: Node) -> bool:
-        seen: set[Node] = set()
-        node = l_
-        while node != RDF.nil:
-            if not isinstance(node, BNode) or node in seen or self.occurrences.get(node) != 3:
-                return False
-            seen.add(node)
-            said = list(self.store.predicate_objects(node))
-            if sorted(str(p) for p, _ in said) != [str(RDF.first), str(RDF.rest)]:
-                return False
-            node = next(o for p, o in said if p == RDF.rest)
-        return True
+    return {p: str(PREFIXES[p]) for p in sorted(found)}
 
 
-class _LongTurtle(_Writer, LongTurtleSerializer):
-    pass
-
-
-class _TriG(_Writer, TrigSerializer):
-    def __init__(self, store: Graph) -> None:
-        super().__init__(store)
-        # rdflib keeps a dataset's graphs in a set, so their order follows the hash seed
-        self.contexts.sort(
-            key=lambda g: (
-                g.identifier != DATASET_DEFAULT_GRAPH_ID,
-                isinstance(g.identifier, BNode),
-                str(g.identifier),
-            )
+def _write_ox(quads: list[ox.Quad], fmt: str) -> bytes:
+    """Turtle or TriG by Oxigraph's writer, from quads in canonical order: subjects grouped,
+    the project's prefixes, literals exactly as they are (no reformatted numbers)."""
+    prefixes = _prefixes_used(quads)
+    if fmt == "turtle":
+        return ox.serialize(
+            [q.triple for q in quads], format=ox.RdfFormat.TURTLE, prefixes=prefixes
         )
-
-
-def _write_rdflib(data: Graph | Dataset, quads: list[ox.Quad], fmt: str) -> bytes:
-    """Turtle or TriG by rdflib's writers, with the project's changes (:class:`_Writer`)."""
-    counts: dict[Node, int] = defaultdict(int)
-    for q in quads:
-        for t in (q.subject, q.object, q.graph_name):
-            if isinstance(t, ox.BlankNode):
-                counts[BNode(t.value)] += 1
-    writer = _LongTurtle(data) if fmt == "turtle" else _TriG(data)
-    writer.occurrences = counts
-    stream = io.BytesIO()
-    writer.serialize(stream, encoding="utf-8")
-    return stream.getvalue()
+    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)
 
 
 # White space beyond ASCII: valid, unescaped, in N-Triples strings and IRIs, but rdflib's
@@ -372,7 +275,13 @@ def serialize(data: Graph | Dataset, fmt: str, *, context: dict[str, Any] | None
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if isinstance(data, Dataset) and fmt not in DATASET_FORMATS:
         data = _union(data)
-    quads = canonical_quads(data)
+    return serialize_quads(canonical_quads(data), fmt, context=context)
+
+
+def serialize_quads(
+    quads: list[ox.Quad], fmt: str, *, context: dict[str, Any] | None = None
+) -> bytes:
+    """Serialise quads already in canonical form and order (:func:`canonical_quads`)."""
     if fmt == "ntriples":
         triples = [q.triple for q in quads]
         return _sorted_lines(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
@@ -384,7 +293,7 @@ def serialize(data: Graph | Dataset, fmt: str, *, context: dict[str, Any] | None
         return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode(
             "utf-8"
         )
-    return _write_rdflib(_to_rdflib(quads, dataset=fmt == "trig"), quads, fmt)
+    return _write_ox(quads, fmt)
 
 
 # --- JSON-LD --------------------------------------------------------------------------------
