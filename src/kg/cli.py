@@ -16,7 +16,6 @@ from kg.errors import EXIT_INTERRUPTED, KGError
 from kg.netcli import network
 from kg.pushcli import push, store_timeout_option
 from kg.servecli import serve
-from kg.synth import synth
 
 
 class _Group(click.Group):
@@ -156,7 +155,7 @@ def _load_built(project):  # type: ignore[no-untyped-def]
 @click.pass_context
 def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     """Load, reason, validate and export: writes dip.trig, dip.ttl and summary.json."""
-    from kg.pipeline import OUTPUTS, class_counts
+    from kg.pipeline import OUTPUTS
     from kg.pipeline import build as run_build
 
     project = _project(ctx)
@@ -164,12 +163,13 @@ def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     report = built.report
     assert report is not None
     out = out_dir or project.build_dir
-    counts = class_counts(built.union())
+    summary = built.summary or {}
+    counts = summary.get("classes", {})
+    triples = summary.get("triples", {})
     click.echo(f"DIP build of {project.root}")
     click.echo(
-        f"  sources: {len(built.loaded.asserted_graph_ids())} mapping files; "
-        f"triples: {len(built.union(inferred=False, ontology=False))} asserted, "
-        f"{len(built.inferred)} inferred"
+        f"  sources: {len(summary.get('sources', {}))} mapping files; "
+        f"triples: {triples.get('asserted', 0)} asserted, {triples.get('inferred', 0)} inferred"
     )
     click.echo("  classes: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
     c = report.counts()
@@ -191,7 +191,8 @@ def build(ctx: click.Context, out_dir: Path | None, fail_on: str) -> None:
     if failing:
         from kg.report import Report
 
-        click.echo(Report(failing).as_text(built.union()), err=True)
+        graph = built.label_graph(r.focus for r in failing)
+        click.echo(Report(failing).as_text(graph), err=True)
         sys.exit(1)
 
 
@@ -403,7 +404,7 @@ def query(
 @click.pass_context
 def queries(ctx: click.Context, check: bool, update: bool) -> None:
     """List the canned queries and the question each answers; check or update their answers."""
-    from kg.query import list_queries
+    from kg.queryfiles import list_queries
 
     project = _project(ctx)
     if not (check or update):
@@ -632,9 +633,26 @@ def new_source(
 
 
 main.add_command(network)
+
+
+@main.command("synth")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Multiple of the seed corpus: 5 articles per unit.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+def synth(out: Path, scale: int, seed: int) -> None:
+    """Write a synthetic corpus with the shape of the seed corpus to OUT."""
+    from kg.synth import synth as run
+
+    run.callback(out, scale, seed)  # type: ignore[misc]
+
+
 main.add_command(serve)
 main.add_command(push)
-main.add_command(synth)
 
 
 if __name__ == "__main__":  # pragma: no cover

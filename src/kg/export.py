@@ -158,6 +158,97 @@ def _blank_labels(signatures: dict[str, str]) -> dict[str, str]:
     return labels
 
 
+def tree_labels(quads: list[ox.Quad]) -> dict[str, str] | None:
+    """Canonical labels for blank nodes that form trees (each inside at most one other blank
+    node, none a graph name, no cycle), or None when they do not.
+
+    A blank node is named after what is said about it, the blank nodes inside it included (a
+    digest of its quads, each inner blank node written as its own digest), and after the name
+    of the blank node it is inside: so two roles of one actor that differ only in their mention
+    get different names, and a name depends only on the quads that reach the node, not on the
+    rest of the data (a source's blank nodes can be named from that source alone). Blank nodes
+    that still share a name are identical siblings; swapping them changes nothing, so the order
+    in which they are numbered does not show in the output."""
+    blank = ox.BlankNode
+    said: dict[str, list[ox.Quad]] = defaultdict(list)
+    parent: dict[str, str] = {}
+    children: dict[str, list[str]] = defaultdict(list)
+    for q in quads:
+        if isinstance(q.graph_name, blank):
+            return None
+        s, o = q.subject, q.object
+        s_blank, o_blank = isinstance(s, blank), isinstance(o, blank)
+        if s_blank:
+            said[s.value].append(q)
+        if o_blank:
+            if s_blank:
+                if s.value == o.value:
+                    return None
+                if parent.setdefault(o.value, s.value) != s.value:
+                    return None
+                if s.value not in children or o.value not in children[s.value]:
+                    children[s.value].append(o.value)
+            said[o.value].append(q)
+    for node in parent:  # no cycle: every chain of parents ends
+        seen = {node}
+        up = parent.get(node)
+        while up is not None:
+            if up in seen:
+                return None
+            seen.add(up)
+            up = parent.get(up)
+    down: dict[str, str] = {}
+
+    def digest(node: str) -> str:
+        found = down.get(node)
+        if found is not None:
+            return found
+        lines = []
+        for q in said[node]:
+            parts = []
+            for i, t in enumerate((q.subject, q.predicate, q.object, q.graph_name)):
+                if not isinstance(t, blank):
+                    parts.append(str(t))
+                elif t.value == node:
+                    parts.append("_:self")
+                elif i == 2 and parent.get(t.value) == node:
+                    parts.append("_:" + digest(t.value))
+                else:
+                    parts.append("_:")
+            lines.append(" ".join(parts))
+        down[node] = found = hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+        return found
+
+    labels: dict[str, str] = {}
+    used: set[str] = set()
+
+    def name(nodes: list[str], salt: str) -> list[str]:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for node in nodes:
+            h = digest(node)
+            if salt:
+                h = hashlib.sha256((h + "^" + salt).encode()).hexdigest()
+            groups[h].append(node)
+        for h in sorted(groups):
+            for n, node in enumerate(sorted(groups[h])):
+                label = f"b{h[:16]}" if n == 0 else f"b{h[:16]}x{n}"
+                while label in used:  # two digests that share their first 16 digits
+                    label += "y"
+                used.add(label)
+                labels[node] = label
+        return nodes
+
+    todo = name([n for n in said if n not in parent], "")
+    while todo:
+        nxt: list[str] = []
+        for node in todo:
+            kids = children.get(node)
+            if kids:
+                nxt += name(kids, labels[node])
+        todo = nxt
+    return labels
+
+
 def _ox_quads(data: Graph | Dataset) -> list[ox.Quad]:
     memo: dict[Node, Any] = {}
     quads = []
@@ -182,20 +273,29 @@ def _ox_quads(data: Graph | Dataset) -> list[ox.Quad]:
 def canonical_quads(data: Graph | Dataset | list[ox.Quad]) -> list[ox.Quad]:
     """The quads of ``data`` (an rdflib graph or dataset, or Oxigraph quads whose blank nodes
     are not shared with anything else) in canonical form and order: blank nodes named after
-    what is said about them (:func:`_blank_labels`), sorted by graph, subject, predicate and
-    object.
+    what is said about them, sorted by graph, subject, predicate and object.
 
-    Where two blank nodes say the same thing, RDF Dataset Canonicalization (RDFC-1.0,
-    Oxigraph's implementation) first gives them their canonical labels; where none do, the
-    labels do not depend on the input's and that step is left out, with the same result."""
+    Blank nodes that form trees, as a mapping file's do, are named by :func:`tree_labels`.
+    Others are named after the quads each takes part in (:func:`_blank_labels`); where two of
+    those say the same thing, RDF Dataset Canonicalization (RDFC-1.0, Oxigraph's
+    implementation) first gives them their canonical labels."""
     quads = list(dict.fromkeys(_ox_quads(data) if isinstance(data, Graph) else data))
-    signatures = _signatures(quads)
-    if len(set(signatures.values())) < len(signatures):
-        dataset = ox.Dataset(quads)
-        dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-        quads = list(dataset)
+    labels = tree_labels(quads)
+    if labels is None:
         signatures = _signatures(quads)
-    labels = _blank_labels(signatures)
+        if len(set(signatures.values())) < len(signatures):
+            dataset = ox.Dataset(quads)
+            dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+            quads = list(dataset)
+            signatures = _signatures(quads)
+        labels = _blank_labels(signatures)
+    return relabel_sorted(quads, labels)
+
+
+def relabel_sorted(quads: list[ox.Quad], labels: dict[str, str]) -> list[ox.Quad]:
+    """``quads`` with their blank nodes renamed by ``labels``, sorted by graph, subject,
+    predicate and object (the text of a triple sorts as its terms do: each term ends in a
+    character that sorts before any character inside one)."""
     blank = ox.BlankNode
 
     def relabel(term: Any) -> Any:
@@ -211,33 +311,19 @@ def canonical_quads(data: Graph | Dataset | list[ox.Quad]) -> list[ox.Quad]:
         else ox.Quad(relabel(q.subject), q.predicate, relabel(q.object), relabel(q.graph_name))
         for q in quads
     ]
-    out.sort(key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+    out.sort(key=lambda q: (str(q.graph_name), str(q.triple)))
     return out
 
 
-def _prefixes_used(quads: list[ox.Quad]) -> dict[str, str]:
-    """The project's prefixes that name at least one IRI of ``quads``, in a fixed order."""
-    namespaces = sorted(((ns, p) for p, ns in PREFIXES.items() if p), key=lambda t: -len(t[0]))
-    found: set[str] = set()
-    seen: set[str] = set()
-    for q in quads:
-        for t in (q.subject, q.predicate, q.object, q.graph_name):
-            if isinstance(t, ox.Literal):
-                t = t.datatype
-            if not isinstance(t, ox.NamedNode) or t.value in seen:
-                continue
-            seen.add(t.value)
-            for ns, prefix in namespaces:
-                if t.value.startswith(ns):
-                    found.add(prefix)
-                    break
-    return {p: str(PREFIXES[p]) for p in sorted(found)}
+def _prefixes() -> dict[str, str]:
+    """The project's prefixes, in a fixed order: every Turtle and TriG export declares them."""
+    return {p: str(PREFIXES[p]) for p in sorted(PREFIXES) if p}
 
 
 def _write_ox(quads: list[ox.Quad], fmt: str) -> bytes:
     """Turtle or TriG by Oxigraph's writer, from quads in canonical order: subjects grouped,
     the project's prefixes, literals exactly as they are (no reformatted numbers)."""
-    prefixes = _prefixes_used(quads)
+    prefixes = _prefixes()
     if fmt == "turtle":
         return ox.serialize(
             [q.triple for q in quads], format=ox.RdfFormat.TURTLE, prefixes=prefixes

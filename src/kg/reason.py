@@ -11,6 +11,11 @@ stops with :class:`ReasoningLimit` (exit code 2) as soon as one is passed:
 * ``KG_REASON_MAX_TRIPLES`` -- triples the closure may add (default :data:`MAX_RATIO` times the
   input, at least :data:`MIN_NEW_TRIPLES`; 0: no limit);
 * ``KG_REASON_MAX_CYCLES`` -- rounds of rules (default :data:`MAX_CYCLES`; 0: no limit).
+
+owlrl is the reference. :mod:`kg.rules` gives the same triples an order of magnitude faster
+(a rule set compiled from the schema triples, run by Oxigraph), within the same bounds;
+``KG_REASONER`` (``auto``, the default: the rule set when it covers the input, else owlrl;
+``rules``; ``owlrl``) chooses, see :func:`infer` and :func:`reasoner_from_env`.
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ class Limits:
 
 
 def _bounded_closure_class(
-    limits: Limits, input_size: int, started: float
+    limits: Limits, input_size: int, started: float, stats: dict[str, int] | None = None
 ) -> type[owlrl.OWLRL_Semantics]:  # type: ignore[name-defined]
     max_new = limits.new_triples_for(input_size)
     deadline = None if limits.timeout is None else started + limits.timeout
@@ -122,6 +127,8 @@ def _bounded_closure_class(
         def rules(self, t, cycle_num):  # type: ignore[no-untyped-def]
             if cycle_num != self._cycle:
                 self._cycle = cycle_num
+                if stats is not None:
+                    stats["cycles"] = cycle_num
                 self._added_before = len(self.graph) - input_size
                 if cycle_num > limits.max_cycles:
                     raise self._stop(
@@ -165,11 +172,29 @@ def is_trivial(triple: tuple) -> bool:  # type: ignore[type-arg]
     return isinstance(o, URIRef) and p == RDF.type and str(o).startswith(_BUILTIN)
 
 
-def infer(asserted: Graph, *, limits: Limits | None = None) -> Graph:
-    """Return only the new, non-trivial triples of the OWL RL closure of ``asserted``.
+#: ``KG_REASONER``: which engine :func:`infer` uses when not told (see :func:`reasoner_from_env`).
+REASONER_ENV = "KG_REASONER"
+ENGINES = ("auto", "rules", "owlrl")
 
-    ``asserted`` is not modified. The closure runs on a copy and stops with
-    :class:`ReasoningLimit` when it passes ``limits`` (default: :meth:`Limits.from_env`)."""
+
+def reasoner_from_env() -> str:
+    """The engine named by ``KG_REASONER`` (``auto``, the default, ``rules`` or ``owlrl``); any
+    other value is an input error."""
+    import os
+
+    from kg.errors import InputError
+
+    value = os.environ.get(REASONER_ENV, "").strip().lower() or "auto"
+    if value not in ENGINES:
+        raise InputError(f"{REASONER_ENV}={value!r} is not one of {', '.join(ENGINES)}")
+    return value
+
+
+def owlrl_closure(
+    asserted: Graph, limits: Limits | None = None, stats: dict[str, int] | None = None
+) -> Graph:
+    """The bounded owlrl OWL RL closure of ``asserted``, on a copy, everything included (asserted
+    and trivial triples, owlrl's error messages); ``stats["cycles"]``: the cycles it took."""
     limits = limits or Limits.from_env()
     started = time.monotonic()
     work = Graph()
@@ -177,7 +202,7 @@ def infer(asserted: Graph, *, limits: Limits | None = None) -> Graph:
     for triple in asserted:
         work.add(triple)
     closure = owlrl.DeductiveClosure(
-        _bounded_closure_class(limits, len(work), started),
+        _bounded_closure_class(limits, len(work), started, stats),
         rdfs_closure=False,
         axiomatic_triples=False,
         datatype_axioms=False,
@@ -191,6 +216,40 @@ def infer(asserted: Graph, *, limits: Limits | None = None) -> Graph:
     finally:
         _toPythonMapping.clear()
         _toPythonMapping.update(conversions)
+    return work
+
+
+def infer(asserted: Graph, *, limits: Limits | None = None, engine: str | None = None) -> Graph:
+    """Return only the new, non-trivial triples of the OWL RL closure of ``asserted``.
+
+    ``asserted`` is not modified. The closure stops with :class:`ReasoningLimit` when it passes
+    ``limits`` (default: :meth:`Limits.from_env`).
+
+    ``engine``: ``"owlrl"`` runs owlrl (the reference); ``"rules"`` the rule set of
+    :mod:`kg.rules` compiled from the schema triples of ``asserted`` and run by Oxigraph (same
+    triples, owlrl's random error-message blank nodes aside; :class:`kg.rules.Unsupported` when
+    the schema or the data is beyond it); ``"auto"`` the rule set when it covers the input, else
+    owlrl; None (the default): ``KG_REASONER``, else ``auto``."""
+    engine = engine or reasoner_from_env()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown reasoning engine {engine!r}")
+    limits = limits or Limits.from_env()
+    if engine != "owlrl":
+        from kg.rules import Unsupported, _no_gc, compiled, split_tbox
+
+        with _no_gc():
+            tbox, data = split_tbox(asserted)
+        rules = compiled(tbox, limits=limits)
+        if rules is None:
+            if engine == "rules":
+                raise Unsupported("the ontology uses constructs the rule set does not cover")
+        else:
+            try:
+                return rules.infer(asserted, limits=limits, data=data)
+            except Unsupported:  # the data holds schema triples
+                if engine == "rules":
+                    raise
+    work = owlrl_closure(asserted, limits)
     inferred = Graph()
     for triple in work:
         if triple not in asserted and not is_trivial(triple):

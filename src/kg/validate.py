@@ -3,6 +3,7 @@ graphs."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -51,10 +52,52 @@ def _named_shape(shapes: Graph, shape: Node | None) -> Node | None:
     return shape
 
 
+#: Chooses the SHACL engine when ``shacl_results`` is left to ``engine="auto"``.
+SHACL_ENGINE_ENV = "KG_SHACL"
+SHACL_ENGINES = ("auto", "sparql", "pyshacl")
+
+
 def shacl_results(
+    data: Graph,
+    shapes: Graph,
+    *,
+    origin: dict[Node, str] | None = None,
+    engine: str = "auto",
+) -> list[Result]:
+    """The SHACL results on ``data`` (no inference: the data graph already holds what reasoning
+    adds).
+
+    ``engine``: ``"pyshacl"`` runs pyshacl; ``"sparql"`` runs the shapes compiled into SPARQL
+    by :mod:`kg.fastshacl` (same results, much faster), and fails if they cannot be compiled;
+    ``"auto"`` (the default) takes the engine from ``$KG_SHACL`` (default ``auto``) and runs the
+    compiled engine where it can, pyshacl where it cannot."""
+    if engine == "auto":
+        engine = os.environ.get(SHACL_ENGINE_ENV, "").strip().lower() or "auto"
+    if engine not in SHACL_ENGINES:
+        raise InputError(
+            f"unknown SHACL engine {engine!r}: choose one of {', '.join(SHACL_ENGINES)}"
+        )
+    if engine != "pyshacl":
+        from kg.fastshacl import compile_shapes
+
+        compiled = compile_shapes(shapes)
+        if compiled is None:
+            if engine == "sparql":
+                raise InputError("the shapes use SHACL features the SPARQL engine does not cover")
+        else:
+            try:
+                return compiled.results_for_graph(data, origin=origin)
+            except Exception as exc:  # data it cannot judge like pyshacl: pyshacl decides
+                if engine == "sparql":
+                    message = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+                    raise InputError(f"the SHACL engine stopped: {message}") from None
+    return _pyshacl_results(data, shapes, origin=origin)
+
+
+def _pyshacl_results(
     data: Graph, shapes: Graph, *, origin: dict[Node, str] | None = None
 ) -> list[Result]:
-    """Run pyshacl (no inference: the data graph already holds what reasoning adds)."""
+    """Run pyshacl and read its report's own results."""
     from pyshacl import validate
 
     try:

@@ -1,0 +1,1136 @@
+"""The build at scale: work per source, cached and reused; the union in an Oxigraph store.
+
+:func:`kg.pipeline.build_reference` loads every file with rdflib, closes the union with owlrl
+and validates it with pyshacl: the reference, and the way every result here is checked (the
+tests build both ways and compare the outputs byte for byte). This module gives the same
+outputs with less work:
+
+* **Per source, cached.** Each mapping file is parsed and its blank nodes labelled
+  (:mod:`kg.load`), reasoned over with the ontology's rule set
+  (:meth:`kg.rules.RuleSet.infer_local`) and checked for ill-typed literals and spans
+  (:mod:`kg.validate`, :mod:`kg.spancheck`) on its own. The result is kept in
+  ``build/.cache/units/`` under a digest of the file, the text files it names, the ontology,
+  the shapes and this code; an unchanged file is read back from there.
+* **Across sources.** What needs more than one source is done on the union, in an Oxigraph
+  store: the inferences that chain triples of several sources
+  (:meth:`kg.rules.RuleSet.infer_joint`) and the SHACL shapes, compiled to SPARQL
+  (:mod:`kg.fastshacl`).
+* **Incremental validation.** The SHACL results of the last build are kept with the digests
+  it was made from. When sources change, only the nodes whose results can change are
+  validated again: nodes whose own triples changed in the union, and the nodes that point to
+  them (a node's results depend on its own triples and on the types and own triples of its
+  values; :func:`local_shapes` checks that the shapes look no further). Everything else keeps
+  its results.
+
+When the ontology uses a construct the rule set does not cover, the data holds schema triples,
+or the shapes use a feature the compiler does not cover, the build falls back to the
+reference pipeline (``KG_ENGINE=reference`` asks for it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH
+from rdflib.term import Node
+
+from kg.errors import InputError, KGError
+from kg.export import _OX_DEFAULT, canonical_quads, serialize_quads, write_atomic
+from kg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, _relabel, graph_iri_for, parse_mapping
+from kg.load import parse_turtle as _parse_turtle
+from kg.namespaces import bind_prefixes
+from kg.project import Project
+from kg.report import Report, Result
+
+ENGINE_ENV = "KG_ENGINE"
+
+#: Modules whose code decides what a cached unit holds; a change to one empties the cache.
+_CODE = (
+    "errors.py",
+    "export.py",
+    "fastbuild.py",
+    "fastshacl.py",
+    "jsonld.py",
+    "load.py",
+    "namespaces.py",
+    "reason.py",
+    "rules.py",
+    "spancheck.py",
+    "spans.py",
+    "stable.py",
+    "validate.py",
+)
+_PACKAGES = ("rdflib", "pyoxigraph", "owlrl", "pyshacl")
+_FORMAT = 1
+
+#: Internal graphs of the store; graph:inferred is their union less what is asserted.
+_LOCAL = "urn:kg:inferred-local:"
+_JOINT = ox.NamedNode("urn:kg:inferred-joint")
+_TBOX = ox.NamedNode("urn:kg:inferred-tbox")
+
+#: A run of characters that a file name in a literal can hold (found in linear time).
+_TOKEN = re.compile(rb"[^\s\"'<>/\\]+")
+
+
+# --- terms ------------------------------------------------------------------------------------
+
+
+def to_ox(node: Node) -> Any:
+    """An rdflib term as an Oxigraph one, blank nodes keeping their labels."""
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    if isinstance(node, Literal):
+        if node.language:
+            return ox.Literal(str(node), language=node.language)
+        if node.datatype is not None:
+            return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+        return ox.Literal(str(node))
+    raise InputError(f"not an RDF term: {node!r}")
+
+
+def from_ox(term: Any) -> Node:
+    """An Oxigraph term as an rdflib one, as rdflib's own parsers give it."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def _ox_triples(graph: Graph) -> list[ox.Triple]:
+    memo: dict[Node, Any] = {}
+
+    def term(node: Node) -> Any:
+        found = memo.get(node)
+        if found is None:
+            memo[node] = found = to_ox(node)
+        return found
+
+    return [ox.Triple(term(s), term(p), term(o)) for s, p, o in graph]
+
+
+def _rdflib_graph(triples: Iterable[ox.Triple]) -> Graph:
+    g = Graph()
+    bind_prefixes(g)
+    memo: dict[Any, Node] = {}
+
+    def term(t: Any) -> Node:
+        found = memo.get(t)
+        if found is None:
+            memo[t] = found = from_ox(t)
+        return found
+
+    for t in triples:
+        g.add((term(t.subject), term(t.predicate), term(t.object)))
+    return g
+
+
+def _nt(triples: Iterable[ox.Triple]) -> bytes:
+    return ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)
+
+
+def _parse_nt(data: bytes) -> list[ox.Triple]:
+    return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+
+
+class _Encoder:
+    """Terms as the SHACL engine's store holds them (:func:`kg.fastshacl.to_ox`): literals under
+    surrogate datatypes, so the store compares them as rdflib does, and blank nodes prefixed."""
+
+    def __init__(self) -> None:
+        from kg.fastshacl import _BNODE_PREFIX, _surrogate
+
+        self._prefix = _BNODE_PREFIX
+        self._surrogate = _surrogate
+        self._memo: dict[Any, Any] = {}
+
+    def __call__(self, term: Any) -> Any:
+        found = self._memo.get(term)
+        if found is not None:
+            return found
+        if isinstance(term, ox.Literal):
+            if term.language:
+                found = ox.Literal(term.value, datatype=self._surrogate(None, term.language))
+            elif term.datatype.value == _XSD_STRING:
+                found = ox.Literal(term.value, datatype=self._surrogate(None, None))
+            else:
+                found = ox.Literal(term.value, datatype=self._surrogate(term.datatype.value, None))
+        elif isinstance(term, ox.BlankNode):
+            found = ox.BlankNode(self._prefix + term.value)
+        else:
+            found = term
+        self._memo[term] = found
+        return found
+
+    def quads(self, triples: Iterable[ox.Triple], graph: Any) -> list[ox.Quad]:
+        return [ox.Quad(self(t.subject), t.predicate, self(t.object), graph) for t in triples]
+
+    def node(self, node: Node) -> Any:
+        from kg.fastshacl import to_ox as shacl_to_ox
+
+        return shacl_to_ox(node)
+
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _decode(term: Any) -> Node:
+    from kg.fastshacl import from_ox as shacl_from_ox
+
+    return shacl_from_ox(term)
+
+
+def _result_json(r: Result) -> dict[str, Any]:
+    return {
+        "focus": None if r.focus is None else r.focus.n3(),
+        "shape": None if r.shape is None else r.shape.n3(),
+        "path": None if r.path is None else r.path.n3(),
+        "message": r.message,
+        "severity": r.severity,
+        "value": None if r.value is None else r.value.n3(),
+    }
+
+
+def _from_n3(text: str | None) -> Node | None:
+    if text is None:
+        return None
+    terms = list(ox.parse(f"<urn:s> <urn:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES))
+    return from_ox(terms[0].object)
+
+
+def _result_from_json(d: dict[str, Any]) -> Result:
+    return Result(
+        focus=_from_n3(d["focus"]),  # type: ignore[arg-type]
+        shape=_from_n3(d["shape"]),
+        path=_from_n3(d["path"]),
+        message=d["message"],
+        severity=d["severity"],
+        value=_from_n3(d["value"]),
+    )
+
+
+# --- digests ----------------------------------------------------------------------------------
+
+
+def _code_digest() -> str:
+    h = hashlib.sha256(f"format {_FORMAT}\n".encode())
+    here = Path(__file__).parent
+    for name in _CODE:
+        path = here / name
+        if path.is_file():
+            h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for package in _PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            h.update(f"{package} {metadata.version(package)}\n".encode())
+    return h.hexdigest()
+
+
+def _files_digest(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def unit_key(path: Path, seeds_dir: Path, context: str) -> str:
+    """What a source's cached unit depends on: its bytes, the bytes of each text file it names,
+    and ``context`` (the ontology, the shapes, the code)."""
+    data = path.read_bytes()
+    h = hashlib.sha256(context.encode() + b"\0" + path.name.encode() + b"\0" + data + b"\0")
+    names = {token for token in _TOKEN.findall(data) if token.endswith(b".txt")}
+    for name in sorted(names):
+        text = seeds_dir / name.decode("utf-8", "replace")
+        try:
+            h.update(name + b"\0" + text.read_bytes() + b"\0")
+        except OSError:
+            h.update(name + b"\0missing\0")
+    return h.hexdigest()
+
+
+# --- units ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Unit:
+    """One mapping file, parsed, reasoned over and checked on its own."""
+
+    gid: URIRef
+    path: Path
+    key: str
+    asserted: list[ox.Triple]
+    local: list[ox.Triple]
+    bad: list[ox.Triple]
+    literal_results: list[Result]
+    span_results: list[Result]
+    cached: bool = False
+    #: Export names of its blank nodes: in the dataset (its graph and its inferences) and in
+    #: the union of the asserted graphs; None where they do not form trees.
+    labels: tuple[dict[str, str], dict[str, str]] | None = None
+
+
+class Engines:
+    """The rule set and the compiled shapes for one ontology and one shapes graph, or the
+    reason the fast build cannot use them."""
+
+    def __init__(self, ontology: Graph, shapes: Graph) -> None:
+        from kg.fastshacl import compile_shapes
+        from kg.rules import RuleSet
+
+        self.ontology = ontology
+        self.rules = RuleSet.from_ontology(ontology)
+        self.shapes = compile_shapes(shapes)
+        self.local_shapes = local_shapes(shapes)
+        self.sub_properties = Graph()
+        if self.rules is not None:
+            closed = Graph()
+            for t in ontology:
+                closed.add(t)
+            for t in self.rules.tbox_inferences():
+                closed.add(t)
+            for t in closed.triples((None, RDFS.subPropertyOf, None)):
+                self.sub_properties.add(t)
+            self.tbox = self.rules.tbox_inferences()
+
+    def why_not(self) -> str | None:
+        if self.rules is None:
+            return "the ontology uses a construct the rule set does not cover"
+        if self.shapes is None:
+            return "the shapes use a feature the SHACL compiler does not cover"
+        return None
+
+
+def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
+    """Parse, reason over and check one mapping file."""
+    from kg.spancheck import check_spans
+    from kg.validate import check_literals
+
+    gid = graph_iri_for(path)
+    graph = _relabel(parse_mapping(path, project), path)
+    assert engines.rules is not None
+    if not engines.rules.supports(graph):
+        raise _Fallback(f"{path.name} holds schema triples the rule set leaves to owlrl")
+    local = engines.rules.infer_local(graph)
+    data = Graph()
+    bind_prefixes(data)
+    for t in graph:
+        data.add(t)
+    for t in local:
+        data.add(t)
+    for t in engines.sub_properties:
+        data.add(t)
+    literal_results, bad = check_literals(data)
+    spans = echo_filter(check_spans(data, project.seeds_dir), data, bad)
+    asserted = _ox_triples(graph)
+    local_triples = _ox_triples(local)
+    return Unit(
+        gid=gid,
+        path=path,
+        key=key,
+        asserted=asserted,
+        local=local_triples,
+        bad=_ox_triples(_graph_of(bad)),
+        literal_results=literal_results,
+        span_results=spans,
+        labels=_unit_labels(gid, asserted, local_triples),
+    )
+
+
+def _unit_labels(
+    gid: URIRef, asserted: list[ox.Triple], local: list[ox.Triple]
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The export names of a source's blank nodes (:func:`kg.export.tree_labels`): they depend
+    only on the quads that reach each node, all of which this source holds."""
+    from kg.export import tree_labels
+
+    own = set(asserted)
+    g, inferred = to_ox(gid), to_ox(INFERRED_GRAPH)
+    dataset = [ox.Quad(t.subject, t.predicate, t.object, g) for t in asserted]
+    dataset += [
+        ox.Quad(t.subject, t.predicate, t.object, inferred)
+        for t in dict.fromkeys(local)
+        if t not in own
+        and (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode))
+    ]
+    union = [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in asserted]
+    in_dataset, in_union = tree_labels(dataset), tree_labels(union)
+    if in_dataset is None or in_union is None:
+        return None
+    return in_dataset, in_union
+
+
+def _graph_of(triples: Iterable[tuple[Node, Node, Node]]) -> Graph:
+    g = Graph()
+    for t in triples:
+        g.add(t)
+    return g
+
+
+class _Fallback(Exception):
+    """The fast build cannot give the reference's results for this input."""
+
+
+def _unit_paths(cache: Path, key: str) -> tuple[Path, Path]:
+    return cache / f"{key}.nq", cache / f"{key}.json"
+
+
+_G_ASSERTED = ox.DefaultGraph()
+_G_LOCAL = ox.NamedNode("urn:kg:local")
+_G_BAD = ox.NamedNode("urn:kg:bad")
+
+
+def save_unit(cache: Path, unit: Unit) -> None:
+    quads = [ox.Quad(t.subject, t.predicate, t.object, _G_ASSERTED) for t in unit.asserted]
+    quads += [ox.Quad(t.subject, t.predicate, t.object, _G_LOCAL) for t in unit.local]
+    quads += [ox.Quad(t.subject, t.predicate, t.object, _G_BAD) for t in unit.bad]
+    nq, js = _unit_paths(cache, unit.key)
+    write_atomic(nq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+    meta = {
+        "file": unit.path.name,
+        "labels": None if unit.labels is None else list(unit.labels),
+        "literal": [_result_json(r) for r in unit.literal_results],
+        "spans": [_result_json(r) for r in unit.span_results],
+    }
+    write_atomic(js, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+
+
+def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
+    nq, js = _unit_paths(cache, key)
+    try:
+        meta = json.loads(js.read_text(encoding="utf-8"))
+        quads = list(ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS))
+    except (OSError, ValueError, SyntaxError):
+        return None
+    parts: dict[Any, list[ox.Triple]] = {_G_ASSERTED: [], _G_LOCAL: [], _G_BAD: []}
+    for q in quads:
+        parts[q.graph_name].append(q.triple)
+    return Unit(
+        gid=graph_iri_for(path),
+        path=path,
+        key=key,
+        asserted=parts[_G_ASSERTED],
+        local=parts[_G_LOCAL],
+        bad=parts[_G_BAD],
+        literal_results=[_result_from_json(d) for d in meta["literal"]],
+        span_results=[_result_from_json(d) for d in meta["spans"]],
+        cached=True,
+        labels=None if meta.get("labels") is None else tuple(meta["labels"]),  # type: ignore[arg-type]
+    )
+
+
+# --- making units in parallel -------------------------------------------------------------------
+
+WORKERS_ENV = "KG_WORKERS"
+
+_WORKER_ENGINES: Engines | None = None
+
+
+def workers_for(jobs: int) -> int:
+    """Processes that make units: ``KG_WORKERS`` (default: one per core), at most one a job."""
+    from kg.errors import env_number
+
+    wanted = int(env_number(WORKERS_ENV, os.cpu_count() or 1, what="a number of processes"))
+    return max(1, min(wanted or 1, jobs))
+
+
+def _worker_start(onto_files: list[Path], shape_files: list[Path]) -> None:
+    global _WORKER_ENGINES
+    ontology, shapes = Graph(), Graph()
+    for path in onto_files:
+        for t in _relabel(_parse_turtle(path), path):
+            ontology.add(t)
+    for path in shape_files:
+        _parse_turtle(path, shapes)
+    _WORKER_ENGINES = Engines(ontology, shapes)
+
+
+def _worker_make(root: Path, path: Path, key: str, units_dir: Path) -> tuple[str, Any]:
+    """Make and save one unit; errors come back as values (they name the file)."""
+    assert _WORKER_ENGINES is not None
+    try:
+        save_unit(units_dir, make_unit(Project(root), path, key, _WORKER_ENGINES))
+    except InputError as exc:
+        return ("input", (str(exc),))
+    except _Fallback as exc:
+        return ("fallback", (str(exc),))
+    except KGError as exc:
+        return ("kg", (type(exc).__name__, str(exc)))
+    return ("ok", None)
+
+
+def _make_units(
+    project: Project, todo: list[tuple[int, Path, str]], engines: Engines, units_dir: Path
+) -> list[tuple[int, Unit]]:
+    """Make the units of ``todo``: in this process for one, else in ``KG_WORKERS`` processes
+    that save them to the cache, from where they are read back."""
+    workers = workers_for(len(todo))
+    if workers <= 1:
+        out = []
+        for index, path, key in todo:
+            unit = make_unit(project, path, key, engines)
+            with contextlib.suppress(OSError):  # a read-only project still builds
+                save_unit(units_dir, unit)
+            out.append((index, unit))
+        return out
+    from concurrent.futures import ProcessPoolExecutor
+
+    units_dir.mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_worker_start,
+        initargs=(project.ontology_files(), project.shape_files()),
+    ) as pool:
+        futures = [
+            pool.submit(_worker_make, project.root, path, key, units_dir)
+            for _index, path, key in todo
+        ]
+        answers = [f.result() for f in futures]
+    out = []
+    for (index, path, key), (kind, detail) in zip(todo, answers, strict=True):
+        if kind == "input":
+            raise _Relayed(detail[0])
+        if kind == "fallback":
+            raise _Fallback(detail[0])
+        if kind == "kg":
+            raise _RelayedKG(detail[1])
+        unit = load_unit(units_dir, path, key)
+        if unit is None:
+            raise InputError("a unit made in a worker could not be read back", path=str(path))
+        unit.cached = False
+        out.append((index, unit))
+    return out
+
+
+class _Relayed(InputError):
+    """An input error raised in a worker process, with its message as the worker wrote it."""
+
+    def __init__(self, message: str) -> None:
+        KGError.__init__(self, message)
+        self.path = None
+        self.line = None
+
+
+class _RelayedKG(KGError):
+    """Another one-line error raised in a worker process (a reasoning limit, say)."""
+
+
+# --- shapes -----------------------------------------------------------------------------------
+
+#: Parameters under which the results of a node depend only on its own triples and on the types
+#: and own triples of its values.
+_LOCAL_PARAMS = {
+    SH.path,
+    SH.property,
+    SH.targetClass,
+    SH.message,
+    SH.severity,
+    SH.name,
+    SH.description,
+    SH.deactivated,
+    SH.minCount,
+    SH.maxCount,
+    SH.datatype,
+    SH.nodeKind,
+    SH.minInclusive,
+    SH.maxInclusive,
+    SH.minExclusive,
+    SH.maxExclusive,
+    SH.minLength,
+    SH.maxLength,
+    SH.pattern,
+    SH.flags,
+    SH.languageIn,
+    SH.uniqueLang,
+    SH.equals,
+    SH.disjoint,
+    SH.lessThan,
+    SH.lessThanOrEquals,
+    SH["in"],
+    SH.hasValue,
+    SH["not"],
+    SH["and"],
+    SH["or"],
+    SH.xone,
+    SH["class"],
+    SH.node,
+}
+
+
+def local_shapes(shapes: Graph) -> bool:
+    """Whether a node's results depend on no more than its own triples (predicate paths only),
+    and its values' types and own triples: every shape parameter is a local one, and a shape
+    reached through ``sh:node`` from a value checks that value's own triples without looking at
+    the types or shapes of their values in turn."""
+    for _s, p, o in shapes:
+        if str(p).startswith(str(SH)) and p not in _LOCAL_PARAMS:
+            return False
+        if p == SH.path and not isinstance(o, URIRef):
+            return False
+    for _s, _p, nested in shapes.triples((None, SH.node, None)):
+        for prop in shapes.objects(nested, SH.property):
+            if (prop, SH["class"], None) in shapes or (prop, SH.node, None) in shapes:
+                return False
+        if (nested, SH["class"], None) in shapes or (nested, SH.node, None) in shapes:
+            return False
+    return True
+
+
+# --- the build --------------------------------------------------------------------------------
+
+
+@dataclass
+class FastBuilt:
+    """What a build gives besides its files."""
+
+    report: Report
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    engine: str = "fast"
+    store: Any = None
+    reused: int = 0
+    revalidated: int | None = None
+
+    def label_graph(self, nodes: Iterable[Node]) -> Graph:
+        """A small graph that names ``nodes`` in a report: prefixes, and for a blank node the
+        triples that lead to it from a named node."""
+        from kg.fastshacl import to_ox as enc
+
+        g = Graph()
+        bind_prefixes(g)
+        todo = [n for n in nodes if isinstance(n, BNode)]
+        seen: set[Node] = set()
+        for _depth in range(5):
+            nxt = []
+            for node in todo:
+                if node in seen:
+                    continue
+                seen.add(node)
+                for q in self.store.quads_for_pattern(None, None, enc(node), None):
+                    s, p = _decode(q.subject), _decode(q.predicate)
+                    g.add((s, p, node))
+                    if isinstance(s, BNode):
+                        nxt.append(s)
+            todo = nxt
+        return g
+
+
+def engine_choice() -> str:
+    value = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+    if value not in ("auto", "fast", "reference"):
+        raise InputError(f"{ENGINE_ENV} must be auto, fast or reference, not {value!r}")
+    return value
+
+
+def try_fast_build(
+    project: Project, out_dir: Path, fail_on: str | None, shapes: Graph
+) -> FastBuilt | None:
+    """The fast build, or None when it cannot give the reference's results for this project
+    (see the module's notes); ``KG_ENGINE=fast`` makes that an error instead."""
+    choice = engine_choice()
+    if choice == "reference":
+        return None
+    try:
+        return _fast_build(project, out_dir, fail_on, shapes)
+    except _Fallback as why:
+        if choice == "fast":
+            raise InputError(f"the fast build cannot run: {why}") from None
+        return None
+
+
+def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Graph) -> FastBuilt:
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    onto_files = project.ontology_files()
+    if not onto_files:
+        raise InputError("no ontology files (*.ttl)", path=str(project.ontology_dir))
+    ontology = Graph()
+    for path in onto_files:
+        for t in _relabel(_parse_turtle(path), path):
+            ontology.add(t)
+    engines = Engines(ontology, shapes)
+    why = engines.why_not()
+    if why:
+        raise _Fallback(why)
+    assert engines.rules is not None and engines.shapes is not None
+
+    cache_root = project.build_dir / ".cache"
+    units_dir = cache_root / "units"
+    context = hashlib.sha256(
+        (
+            _code_digest()
+            + _files_digest(onto_files)
+            + _files_digest(project.shape_files())
+            + _context_digest(project)
+        ).encode()
+    ).hexdigest()
+
+    # --- load and reason, per source ---------------------------------------------------------
+    units: list[Unit] = []
+    seen: dict[URIRef, Path] = {}
+    made = 0
+    todo: list[tuple[int, Path, str]] = []
+    for path in project.mapping_files():
+        gid = graph_iri_for(path)
+        if gid in seen:
+            raise InputError(
+                f"two mapping files map to the same graph {gid} ({seen[gid].name})",
+                path=str(path),
+            )
+        seen[gid] = path
+        key = unit_key(path, project.seeds_dir, context)
+        unit = load_unit(units_dir, path, key)
+        if unit is None:
+            todo.append((len(units), path, key))
+        units.append(unit)  # type: ignore[arg-type]
+    made = len(todo)
+    for index, unit in _make_units(project, todo, engines, units_dir):
+        units[index] = unit
+    timings["load"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    enc = _Encoder()
+    store = ox.Store()
+    onto_g = to_ox(ONTOLOGY_GRAPH)
+    onto_triples = _ox_triples(ontology)
+    store.bulk_extend(enc.quads(onto_triples, onto_g))
+    tbox = _ox_triples(engines.tbox)
+    store.bulk_extend(enc.quads(tbox, _TBOX))
+    for unit in units:
+        store.bulk_extend(enc.quads(unit.asserted, to_ox(unit.gid)))
+        store.bulk_extend(enc.quads(unit.local, ox.NamedNode(_LOCAL + str(unit.gid))))
+    joint = _joint(engines, ontology, units)
+    store.bulk_extend(enc.quads(joint, _JOINT))
+    asserted_set: set[ox.Triple] = set(onto_triples)
+    for unit in units:
+        asserted_set.update(unit.asserted)
+    inferred = {t for t in tbox if t not in asserted_set}
+    for unit in units:
+        inferred.update(t for t in unit.local if t not in asserted_set)
+    inferred.update(t for t in joint if t not in asserted_set)
+    timings["reason"] = time.perf_counter() - t0
+
+    # --- validate -----------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    report, revalidated = _validate(project, store, enc, units, engines, context, joint)
+    timings["validate"] = time.perf_counter() - t0
+
+    built = FastBuilt(
+        report=report,
+        summary={},
+        timings=timings,
+        store=store,
+        reused=len(units) - made,
+        revalidated=revalidated,
+    )
+    if fail_on is not None and report.failing(fail_on):
+        timings["export"] = 0.0
+        timings["total"] = time.perf_counter() - started
+        built.summary = _summary(store, enc, units, report, onto_triples, inferred, timings)
+        return built
+
+    # --- export -------------------------------------------------------------------------------
+    from kg.pipeline import OUTPUTS
+
+    t0 = time.perf_counter()
+    trig, ttl = _export(units, onto_triples, inferred, set(joint))
+    write_atomic(out_dir / OUTPUTS["dataset"], trig)
+    write_atomic(out_dir / OUTPUTS["turtle"], ttl)
+    timings["export"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - started
+    built.summary = _summary(store, enc, units, report, onto_triples, inferred, timings)
+    write_atomic(
+        out_dir / OUTPUTS["summary"],
+        (json.dumps(built.summary, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+    )
+    return built
+
+
+def _export(
+    units: list[Unit],
+    onto_triples: list[ox.Triple],
+    inferred: set[ox.Triple],
+    joint: set[ox.Triple],
+) -> tuple[bytes, bytes]:
+    """``dip.trig`` and ``dip.ttl``, as :func:`kg.export.serialize` writes them from the whole
+    dataset: each source's blank nodes named by the names cached with it."""
+    from kg.export import tree_labels
+
+    onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
+    per_unit = all(u.labels is not None for u in units)
+    owners: dict[str, int] = {}
+    for n, unit in enumerate(units):
+        if not per_unit:
+            break
+        for label in unit.labels[0]:  # type: ignore[index]
+            if owners.setdefault(label, n) != n:
+                per_unit = False  # one blank node in two sources: name them all together
+                break
+    blank = ox.BlankNode
+    from_units = {t for u in units for t in u.local}
+    rest = [  # inferences that do not come from one source: the ontology's, and joint ones
+        t for t in inferred if t not in from_units or t in joint
+    ]
+    if per_unit and any(
+        (isinstance(t.subject, blank) and t.subject.value in owners)
+        or (isinstance(t.object, blank) and t.object.value in owners)
+        for t in rest
+    ):
+        per_unit = False
+    dataset_quads = [ox.Quad(t.subject, t.predicate, t.object, onto_g) for t in onto_triples]
+    union_quads = [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in onto_triples]
+    if not per_unit:
+        for unit in units:
+            g = to_ox(unit.gid)
+            dataset_quads += [ox.Quad(t.subject, t.predicate, t.object, g) for t in unit.asserted]
+            union_quads += [
+                ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted
+            ]
+        dataset_quads += [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in inferred]
+        trig = serialize_quads(canonical_quads(dataset_quads), "trig")
+        return trig, serialize_quads(canonical_quads(union_quads), "turtle")
+
+    # the ontology's blank nodes, and those of inferences made on the union, named on their own
+    rest_quads = [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in rest]
+    shared = tree_labels(dataset_quads + rest_quads)
+    shared_union = tree_labels(union_quads)
+    if shared is None or shared_union is None:
+        raise _Fallback("the ontology's blank nodes do not form trees")
+
+    def named(quads: list[ox.Quad], labels: dict[str, str]) -> list[ox.Quad]:
+        out = []
+        for q in quads:
+            s, o = q.subject, q.object
+            if isinstance(s, blank) or isinstance(o, blank):
+                q = ox.Quad(
+                    blank(labels[s.value]) if isinstance(s, blank) else s,
+                    q.predicate,
+                    blank(labels[o.value]) if isinstance(o, blank) else o,
+                    q.graph_name,
+                )
+            out.append(q)
+        return out
+
+    dataset_quads = named(dataset_quads + rest_quads, shared)
+    union_quads = named(union_quads, shared_union)
+    for unit in units:
+        assert unit.labels is not None
+        in_dataset, in_union = unit.labels
+        g = to_ox(unit.gid)
+        dataset_quads += named(
+            [ox.Quad(t.subject, t.predicate, t.object, g) for t in unit.asserted], in_dataset
+        )
+        union_quads += named(
+            [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted],
+            in_union,
+        )
+        own = [t for t in unit.local if t in inferred and t not in joint]
+        dataset_quads += named(
+            [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in own], in_dataset
+        )
+    key = _quad_key
+    trig = serialize_quads(sorted(set(dataset_quads), key=key), "trig")
+    del dataset_quads
+    return trig, serialize_quads(sorted(set(union_quads), key=key), "turtle")
+
+
+def _quad_key(q: ox.Quad) -> tuple[str, str]:
+    return (str(q.graph_name), str(q.triple))
+
+
+def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
+    """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union: the transitive
+    properties' triples, the type triples of disjoint classes and the triples with a literal
+    value (of the sources and of their local inferences)."""
+    rules = engines.rules
+    assert rules is not None
+    wanted = {ox.NamedNode(str(p)) for p in rules.transitive}
+    wanted |= {ox.NamedNode(str(p)) for p in rules._probes()["flips"]}
+    disjoint = {ox.NamedNode(str(c)) for pair in rules.disjoint for c in pair}
+    rdf_type = ox.NamedNode(str(RDF.type))
+
+    # a literal value counts once whatever holds it: the literal checks look at the values and
+    # the properties that lead to them, so one triple of each (property, literal) pair will do
+    chosen: dict[tuple[Any, Any], ox.Triple] = {}
+    local_chosen: dict[tuple[Any, Any], ox.Triple] = {}
+    union_triples: list[ox.Triple] = []
+    local_triples: list[ox.Triple] = []
+    for unit in units:
+        for triples, into, picked in (
+            (unit.asserted, union_triples, chosen),
+            (unit.local, local_triples, local_chosen),
+        ):
+            for t in triples:
+                o = t.object
+                if isinstance(o, ox.Literal) and t.predicate not in wanted:
+                    picked.setdefault((t.predicate, o), t)
+                elif t.predicate in wanted or (t.predicate == rdf_type and o in disjoint):
+                    into.append(t)
+    union_data = _rdflib_graph([*union_triples, *chosen.values()])
+    for t in ontology:
+        union_data.add(t)
+    local = _rdflib_graph([*local_triples, *local_chosen.values()])
+    return _ox_triples(rules.infer_joint(union_data, local))
+
+
+def _context_digest(project: Project) -> str:
+    mappings = project.mapping_files()
+    if not any(path.suffix == ".jsonld" for path in mappings):
+        return ""
+    from kg.export import jsonld_context
+
+    context = jsonld_context(project.ontology_dir)
+    return hashlib.sha256(json.dumps(context, sort_keys=True).encode()).hexdigest()
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_RDF_TYPE = ox.NamedNode(str(RDF.type))
+
+
+def _origin(store: ox.Store, names: list[tuple[Any, str]], node: Any) -> str | None:
+    """The mapping file a node (a store term) comes from, as :func:`kg.validate.node_origins`
+    gives it: the first (in file order) that types it, for a named node, else the first that
+    says anything about it."""
+    if isinstance(node, ox.Literal):
+        return None
+    graphs = {q.graph_name for q in store.quads_for_pattern(node, None, None, None)}
+    if isinstance(node, ox.NamedNode):
+        typed = {q.graph_name for q in store.quads_for_pattern(node, _RDF_TYPE, None, None)}
+        for g, name in names:
+            if g in typed:
+                return name
+    for g, name in names:
+        if g in graphs:
+            return name
+    return None
+
+
+def _source_names(project: Project, units: list[Unit]) -> list[tuple[Any, str]]:
+    out = []
+    for unit in units:
+        try:
+            name = str(unit.path.relative_to(project.root))
+        except ValueError:
+            name = str(unit.path)
+        out.append((to_ox(unit.gid), name))
+    return out
+
+
+def echoed_pairs(bad: Iterable[tuple[Node, Node, Node]]) -> set[tuple[Node, Node | None]]:
+    """The (node, property) pairs, and (node, None), whose SHACL results only echo an ill-typed
+    literal that the literal check reports (as :func:`kg.validate.validate_union` leaves out)."""
+    out: set[tuple[Node, Node | None]] = set()
+    for s, p, _o in bad:
+        out.add((s, p))
+        out.add((s, None))
+    return out
+
+
+def echo_filter(
+    spans: list[Result], data: Graph, bad: set[tuple[Node, Node, Node]]
+) -> list[Result]:
+    """Span results less those of a mention whose offsets are ill-typed (and of the nodes it
+    denotes), as :func:`kg.validate.validate_union` leaves them out."""
+    from kg.namespaces import DIP, OA
+
+    unchecked = {s for s, p, _o in bad if p in (OA.start, OA.end)}
+    unchecked |= {o for m in unchecked for o in data.subjects(DIP.denotedBy, m)}
+    return [r for r in spans if r.focus not in unchecked]
+
+
+def _state_path(project: Project) -> Path:
+    return project.build_dir / ".cache" / "validation.json"
+
+
+def _validate(
+    project: Project,
+    store: ox.Store,
+    enc: _Encoder,
+    units: list[Unit],
+    engines: Engines,
+    context: str,
+    joint: list[ox.Triple],
+) -> tuple[Report, int | None]:
+    """The report: the cached literal and span results of every source, and the SHACL results,
+    kept from the last build where they cannot have changed."""
+    from kg.fastshacl import FastShaclError
+
+    assert engines.shapes is not None
+    bad: set[ox.Triple] = set()
+    for unit in units:
+        bad.update(unit.bad)
+    removed: list[ox.Quad] = []
+    for t in bad:
+        for q in list(store.quads_for_pattern(enc(t.subject), t.predicate, enc(t.object), None)):
+            removed.append(q)
+            store.remove(q)
+
+    state = _load_state(project)
+    keys = {str(u.gid): u.key for u in units}
+    focus: set[Node] | None = None
+    kept: list[Result] = []
+    if (
+        state is not None
+        and state.get("context") == context
+        and engines.local_shapes
+        and set(state["units"]) == set(keys)
+    ):
+        changed = [u for u in units if state["units"][str(u.gid)] != u.key]
+        old_units = []
+        for u in changed:
+            old_key = state["units"][str(u.gid)]
+            old = load_unit(project.build_dir / ".cache" / "units", u.path, old_key)
+            if old is None:
+                break
+            old_units.append(old)
+        else:
+            old_joint = set(_parse_nt(state["joint"].encode("utf-8")))
+            focus = _affected(store, enc, changed, old_units, old_joint, set(joint))
+            kept = [
+                r for r in (_result_from_json(d) for d in state["shacl"]) if r.focus not in focus
+            ]
+    echoed = echoed_pairs(_rdflib_graph(bad))
+    try:
+        found = engines.shapes.results(store, focus=focus, union=True)
+    except FastShaclError as exc:
+        raise _Fallback(str(exc)) from None
+    fresh = [r for r in found if (r.focus, r.path) not in echoed]
+    shacl = kept + fresh
+    for q in removed:
+        store.add(q)
+    with contextlib.suppress(OSError):
+        write_atomic(
+            _state_path(project),
+            json.dumps(
+                {
+                    "context": context,
+                    "units": keys,
+                    "joint": _nt(joint).decode("utf-8"),
+                    "shacl": [_result_json(r) for r in shacl],
+                },
+                ensure_ascii=False,
+            ).encode("utf-8"),
+        )
+    results: list[Result] = []
+    for unit in units:
+        results += unit.literal_results
+    results += shacl
+    for unit in units:
+        results += unit.span_results
+    origins: dict[Node, str | None] = {}
+    names = _source_names(project, units)
+    placed = []
+    for r in dict.fromkeys(results):
+        if r.focus not in origins:
+            origins[r.focus] = _origin(store, names, enc.node(r.focus))
+        placed.append(
+            Result(
+                focus=r.focus,
+                shape=r.shape,
+                path=r.path,
+                message=r.message,
+                severity=r.severity,
+                value=r.value,
+                source_file=origins[r.focus],
+            )
+        )
+    return Report(list(dict.fromkeys(placed))), None if focus is None else len(focus)
+
+
+def _load_state(project: Project) -> dict[str, Any] | None:
+    try:
+        return json.loads(_state_path(project).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _affected(
+    store: ox.Store,
+    enc: _Encoder,
+    changed: list[Unit],
+    old_units: list[Unit],
+    old_joint: set[ox.Triple],
+    new_joint: set[ox.Triple],
+) -> set[Node]:
+    """The nodes whose SHACL results a change of ``changed`` (from ``old_units``) can change:
+    the subjects and objects of every triple the union gained or lost, and the nodes that point
+    to a node whose own triples changed."""
+    candidates: set[ox.Triple] = set()
+    for old, new in zip(old_units, changed, strict=True):
+        before = set(old.asserted) | set(old.local)
+        after = set(new.asserted) | set(new.local)
+        candidates |= before ^ after
+    candidates |= old_joint ^ new_joint
+    changed_graphs = {to_ox(u.gid) for u in changed} | {
+        ox.NamedNode(_LOCAL + str(u.gid)) for u in changed
+    }
+    changed_graphs.add(_JOINT)
+    delta: list[ox.Triple] = []
+    for t in candidates:
+        quads = store.quads_for_pattern(enc(t.subject), t.predicate, enc(t.object), None)
+        if not any(q.graph_name not in changed_graphs for q in quads):
+            delta.append(t)
+    subjects = {enc(t.subject) for t in delta}
+    touched = subjects | {enc(t.object) for t in delta if not isinstance(t.object, ox.Literal)}
+    pointing = {q.subject for s in subjects for q in store.quads_for_pattern(None, None, s, None)}
+    return {_decode(n) for n in touched | pointing}
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+
+def _summary(
+    store: ox.Store,
+    enc: _Encoder,
+    units: list[Unit],
+    report: Report,
+    onto_triples: list[ox.Triple],
+    inferred: set[ox.Triple],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """``summary.json``, as :func:`kg.pipeline.build_reference` writes it."""
+    from kg.namespaces import DIP
+    from kg.pipeline import TOP_CLASSES
+
+    typed: dict[str, set[Any]] = {}
+    for name in TOP_CLASSES:
+        cls = ox.NamedNode(str(DIP[name]))
+        typed[name] = {q.subject for q in store.quads_for_pattern(None, _RDF_TYPE, cls, None)}
+    asserted: set[ox.Triple] = set()
+    sources: dict[str, dict[str, int]] = {}
+    for unit in units:
+        asserted.update(unit.asserted)
+        subjects = {enc(t.subject) for t in unit.asserted}
+        counts = {name: len(subjects & typed[name]) for name in TOP_CLASSES}
+        counts["triples"] = len(set(unit.asserted))
+        sources[str(unit.gid).rsplit("/", 1)[-1]] = counts
+    return {
+        "conforms": report.conforms,
+        "results": report.counts(),
+        "classes": {name: len(typed[name]) for name in TOP_CLASSES},
+        "triples": {
+            "asserted": len(asserted),
+            "ontology": len(set(onto_triples)),
+            "inferred": len(inferred),
+        },
+        "sources": sources,
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }

@@ -1,0 +1,184 @@
+"""The build that works per source (:mod:`kg.fastbuild`) writes what the reference pipeline
+writes (rdflib, owlrl, pyshacl on the union): the same bytes of ``dip.trig`` and ``dip.ttl``, the
+same ``summary.json`` but for the seconds, the same validation results. So does an incremental
+rebuild after sources change, which reuses every other source's cached work and validates again
+only the nodes whose results can change."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg import fastbuild
+from kg.pipeline import build, build_reference
+from kg.project import Project, find_project
+from kg.report import Report
+from kg.synth import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _copy_seeds(dest: Path) -> Project:
+    for name in ("ontology", "shapes", "seeds", "queries", "checks"):
+        shutil.copytree(ROOT / name, dest / name)
+    for path in (dest / "seeds").iterdir():
+        path.chmod(0o644)
+    return find_project(dest)
+
+
+def _outputs(out: Path) -> dict[str, object]:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary.pop("seconds")
+    return {
+        "trig": (out / "dip.trig").read_bytes(),
+        "ttl": (out / "dip.ttl").read_bytes(),
+        "summary": summary,
+    }
+
+
+def _results(report: Report) -> list[tuple[str, ...]]:
+    return sorted(
+        (
+            r.severity,
+            r.source_file or "",
+            str(r.focus),
+            str(r.shape),
+            str(r.path),
+            r.message,
+            str(r.value),
+        )
+        for r in report.results
+    )
+
+
+def _reference(project: Project, out: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The reference build: owlrl's closure and pyshacl, on the union loaded by rdflib."""
+    out.mkdir(exist_ok=True)
+    with monkeypatch.context() as m:
+        m.setenv("KG_REASONER", "owlrl")
+        m.setenv("KG_SHACL", "pyshacl")
+        return build_reference(project, out)
+
+
+def _both(project: Project, tmp: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    ref_out, fast_out = tmp / "ref", tmp / "fast"
+    fast_out.mkdir(exist_ok=True)
+    reference = _reference(project, ref_out, monkeypatch)
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    fast = build(project, fast_out)
+    assert fast.engine == "fast"
+    assert reference.engine == "reference"
+    return reference, fast, _outputs(ref_out), _outputs(fast_out)
+
+
+def _assert_same(reference, fast, ref_files, fast_files) -> None:  # type: ignore[no-untyped-def]
+    assert _results(fast.report) == _results(reference.report)
+    assert fast_files["summary"] == ref_files["summary"]
+    assert fast_files["ttl"] == ref_files["ttl"]
+    assert fast_files["trig"] == ref_files["trig"]
+
+
+@pytest.fixture(scope="module")
+def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fast") / "s1"
+    generate(root, 1)
+    return root
+
+
+def test_seed_corpus_builds_as_the_reference_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _copy_seeds(tmp_path / "p")
+    reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
+    _assert_same(reference, fast, ref_files, fast_files)
+    assert fast.reused == 0 and fast.revalidated is None  # a first build: everything made
+
+
+def test_synthetic_corpus_builds_as_the_reference_does(
+    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "s1"
+    shutil.copytree(synth_root, root)
+    project = find_project(root)
+    reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
+    _assert_same(reference, fast, ref_files, fast_files)
+
+
+def _edit(project: Project) -> tuple[str, str]:
+    """Change one article: drop an event's label (a violation appears) and rename an actor's
+    role title (a value changes)."""
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[1]
+    text = path.read_text(encoding="utf-8")
+    m = re.search(r'a dip:Event ;(\n\s*rdfs:label "[^"\n]*"(@en)? ;)', text)
+    assert m, "the article has an event with a label"
+    text = text[: m.start(1)] + text[m.end(1) :]
+    n = re.search(r'dip:roleTitle "([^"\n]*)"', text)
+    assert n, "the article has a role title"
+    text = text[: n.start(1)] + "Deputy " + text[n.start(1) :]
+    path.write_text(text, encoding="utf-8")
+    return path.name, m.group(1)
+
+
+def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
+    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "s1"
+    shutil.copytree(synth_root, root)
+    project = find_project(root)
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    first = build(project, tmp_path / "first")
+    assert first.revalidated is None
+    _edit(project)
+    again = build(project, tmp_path / "again")
+    units = len(project.mapping_files())
+    assert again.reused == units - 1  # every other source came from the cache
+    assert again.revalidated is not None and again.revalidated > 0
+    assert again.revalidated < 0.25 * first.summary["triples"]["asserted"]
+    reference = _reference(project, tmp_path / "ref", monkeypatch)
+    assert _results(again.report) == _results(reference.report)
+    assert again.report.counts()["Violation"] > first.report.counts()["Violation"]
+    assert _outputs(tmp_path / "ref") == _outputs(tmp_path / "again")
+
+
+def test_the_comparison_catches_an_incremental_build_that_validates_too_little(
+    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "s1"
+    shutil.copytree(synth_root, root)
+    project = find_project(root)
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project, tmp_path / "first")
+    _edit(project)
+    monkeypatch.setattr(fastbuild, "_affected", lambda *a, **k: set())
+    again = build(project, tmp_path / "again")
+    reference = _reference(project, tmp_path / "ref", monkeypatch)
+    assert _results(again.report) != _results(reference.report)
+
+
+def test_a_change_to_the_shapes_validates_everything_again(
+    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "s1"
+    shutil.copytree(synth_root, root)
+    project = find_project(root)
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project, tmp_path / "first")
+    shapes = project.shape_files()[0]
+    shapes.write_text(shapes.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    again = build(project, tmp_path / "again")
+    assert again.reused == 0 and again.revalidated is None
+
+
+def test_reference_engine_is_chosen_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _copy_seeds(tmp_path / "p")
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "reference")
+    assert build(project, tmp_path / "out").engine == "reference"
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "quick")
+    with pytest.raises(Exception, match="KG_ENGINE must be auto, fast or reference"):
+        build(project, tmp_path / "out")
