@@ -109,7 +109,7 @@ def test_export_killed_while_loading_leaves_the_old_file(tmp_path: Path, small: 
     out.parent.mkdir()
     out.write_bytes(OLD_EXPORT)
     proc = start_kg("export", "--format", "ntriples", "-o", str(out), root=small)
-    time.sleep(0.3)
+    time.sleep(0.1)  # the interpreter is still starting and loading: nothing is written yet
     assert proc.poll() is None
     kill(proc)
     assert out.read_bytes() == OLD_EXPORT

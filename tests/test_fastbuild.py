@@ -182,3 +182,18 @@ def test_reference_engine_is_chosen_by_the_environment(
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "quick")
     with pytest.raises(Exception, match="KG_ENGINE must be auto, fast or reference"):
         build(project, tmp_path / "out")
+
+
+def test_the_build_leaves_inferences_the_other_commands_reuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kg.pipeline import assemble, inputs_digest
+    from kg.reason import infer
+
+    project = _copy_seeds(tmp_path / "p")
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project, tmp_path / "out")
+    cache = project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
+    assert cache.is_file()
+    built = assemble(project)  # reads the cache
+    assert set(built.inferred) == set(infer(built.loaded.union()))

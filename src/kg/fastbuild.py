@@ -48,7 +48,14 @@ from rdflib.term import Node
 
 from kg.errors import InputError, KGError
 from kg.export import _OX_DEFAULT, canonical_quads, serialize_quads, write_atomic
-from kg.load import INFERRED_GRAPH, ONTOLOGY_GRAPH, _relabel, graph_iri_for, parse_mapping
+from kg.load import (
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    _relabel,
+    graph_iri_for,
+    parse_mapping,
+    parse_turtle_fast,
+)
 from kg.load import parse_turtle as _parse_turtle
 from kg.namespaces import bind_prefixes
 from kg.project import Project
@@ -250,18 +257,36 @@ def _files_digest(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
+def _readable(path: Path) -> bytes | None:
+    """A regular file's bytes, or None for anything :func:`kg.spans.read_utf8` would refuse
+    before reading (a folder, a pipe, a file over the input limit) or cannot open."""
+    import stat
+
+    from kg.spans import max_input_bytes
+
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        cap = max_input_bytes()
+        if cap is not None and st.st_size > cap:
+            return None
+        return path.read_bytes()
+    except (OSError, ValueError):
+        return None
+
+
 def unit_key(path: Path, seeds_dir: Path, context: str) -> str:
     """What a source's cached unit depends on: its bytes, the bytes of each text file it names,
     and ``context`` (the ontology, the shapes, the code)."""
-    data = path.read_bytes()
+    data = _readable(path)
+    if data is None:  # not a regular file, or too large: making the unit reports it
+        return hashlib.sha256(f"{context}\0{path.name}\0unreadable".encode()).hexdigest()
     h = hashlib.sha256(context.encode() + b"\0" + path.name.encode() + b"\0" + data + b"\0")
     names = {token for token in _TOKEN.findall(data) if token.endswith(b".txt")}
     for name in sorted(names):
         text = seeds_dir / name.decode("utf-8", "replace")
-        try:
-            h.update(name + b"\0" + text.read_bytes() + b"\0")
-        except OSError:
-            h.update(name + b"\0missing\0")
+        h.update(name + b"\0" + (_readable(text) or b"\0missing") + b"\0")
     return h.hexdigest()
 
 
@@ -323,7 +348,10 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     from kg.validate import check_literals
 
     gid = graph_iri_for(path)
-    graph = _relabel(parse_mapping(path, project), path)
+    if path.suffix.lower() == ".jsonld":
+        graph = _relabel(parse_mapping(path, project), path)
+    else:
+        graph = _relabel(parse_turtle_fast(path), path)
     assert engines.rules is not None
     if not engines.rules.supports(graph):
         raise _Fallback(f"{path.name} holds schema triples the rule set leaves to owlrl")
@@ -450,20 +478,27 @@ def workers_for(jobs: int) -> int:
     return max(1, min(wanted or 1, jobs))
 
 
+_WORKER_ERROR: str | None = None
+
+
 def _worker_start(onto_files: list[Path], shape_files: list[Path]) -> None:
-    global _WORKER_ENGINES
-    ontology, shapes = Graph(), Graph()
-    for path in onto_files:
-        for t in _relabel(_parse_turtle(path), path):
-            ontology.add(t)
-    for path in shape_files:
-        _parse_turtle(path, shapes)
-    _WORKER_ENGINES = Engines(ontology, shapes)
+    global _WORKER_ENGINES, _WORKER_ERROR
+    try:
+        ontology, shapes = Graph(), Graph()
+        for path in onto_files:
+            for t in _relabel(_parse_turtle(path), path):
+                ontology.add(t)
+        for path in shape_files:
+            _parse_turtle(path, shapes)
+        _WORKER_ENGINES = Engines(ontology, shapes)
+    except KGError as exc:  # a reasoning bound passed while compiling, say: told per unit
+        _WORKER_ERROR = str(exc)
 
 
 def _worker_make(root: Path, path: Path, key: str, units_dir: Path) -> tuple[str, Any]:
     """Make and save one unit; errors come back as values (they name the file)."""
-    assert _WORKER_ENGINES is not None
+    if _WORKER_ENGINES is None:
+        return ("kg", ("KGError", _WORKER_ERROR or "the worker could not start"))
     try:
         save_unit(units_dir, make_unit(Project(root), path, key, _WORKER_ENGINES))
     except InputError as exc:
@@ -622,7 +657,9 @@ class FastBuilt:
                 if node in seen:
                     continue
                 seen.add(node)
-                for q in self.store.quads_for_pattern(None, None, enc(node), None):
+                quads = list(self.store.quads_for_pattern(None, None, enc(node), None))
+                asserted = [q for q in quads if not str(q.graph_name).startswith("<urn:kg:")]
+                for q in asserted or quads:  # the words of the mapping file, where it has any
                     s, p = _decode(q.subject), _decode(q.predicate)
                     g.add((s, p, node))
                     if isinstance(s, BNode):
@@ -646,6 +683,11 @@ def try_fast_build(
     choice = engine_choice()
     if choice == "reference":
         return None
+    if choice == "auto" and (
+        os.environ.get("KG_REASONER", "").strip().lower() == "owlrl"
+        or os.environ.get("KG_SHACL", "").strip().lower() == "pyshacl"
+    ):
+        return None  # the reference engines were asked for by name
     try:
         return _fast_build(project, out_dir, fail_on, shapes)
     except _Fallback as why:
@@ -751,6 +793,8 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
 
     t0 = time.perf_counter()
     trig, ttl = _export(units, onto_triples, inferred, set(joint))
+    with contextlib.suppress(OSError):
+        _save_inferences(project, inferred)
     write_atomic(out_dir / OUTPUTS["dataset"], trig)
     write_atomic(out_dir / OUTPUTS["turtle"], ttl)
     timings["export"] = time.perf_counter() - t0
@@ -851,6 +895,25 @@ def _export(
     return trig, serialize_quads(sorted(set(union_quads), key=key), "turtle")
 
 
+def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
+    """The inferences where :func:`kg.pipeline.cached_infer` looks for them, so the commands
+    that load the dataset after a build (query, serve, network) do not reason again."""
+    from kg.pipeline import _SKOLEM, inputs_digest
+
+    prefix = str(_SKOLEM)
+
+    def skolem(term: Any) -> Any:
+        return ox.NamedNode(prefix + term.value) if isinstance(term, ox.BlankNode) else term
+
+    cache = project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
+    for old in cache.parent.glob("inferred-*.nt"):
+        if old != cache:
+            old.unlink()
+    triples = [ox.Triple(skolem(t.subject), t.predicate, skolem(t.object)) for t in inferred]
+    triples.sort(key=str)
+    write_atomic(cache, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+
+
 def _quad_key(q: ox.Quad) -> tuple[str, str]:
     return (str(q.graph_name), str(q.triple))
 
@@ -861,10 +924,19 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     value (of the sources and of their local inferences)."""
     rules = engines.rules
     assert rules is not None
-    wanted = {ox.NamedNode(str(p)) for p in rules.transitive}
-    wanted |= {ox.NamedNode(str(p)) for p in rules._probes()["flips"]}
-    disjoint = {ox.NamedNode(str(c)) for pair in rules.disjoint for c in pair}
+    # what RuleSet.joint_reads keeps, read off its tables once
+    rules.joint_reads((RDF.type, RDF.type, RDF.type))
+    preds, classes = rules._cache["joint_reads"]
+    wanted = {ox.NamedNode(str(p)) for p in preds}
+    disjoint = {ox.NamedNode(str(c)) for c in classes}
     rdf_type = ox.NamedNode(str(RDF.type))
+    builtin = (
+        "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "http://www.w3.org/2000/01/rdf-schema#",
+        "http://www.w3.org/2002/07/owl#",
+        "http://www.w3.org/2001/XMLSchema#",
+        "http://www.w3.org/ns/shacl#",
+    )
 
     # a literal value counts once whatever holds it: the literal checks look at the values and
     # the properties that lead to them, so one triple of each (property, literal) pair will do
@@ -881,7 +953,12 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
                 o = t.object
                 if isinstance(o, ox.Literal) and t.predicate not in wanted:
                     picked.setdefault((t.predicate, o), t)
-                elif t.predicate in wanted or (t.predicate == rdf_type and o in disjoint):
+                elif (
+                    t.predicate in wanted
+                    or (t.predicate == rdf_type and o in disjoint)
+                    or isinstance(o, ox.Literal)
+                    or (isinstance(o, ox.NamedNode) and o.value.startswith(builtin))
+                ):
                     into.append(t)
     union_data = _rdflib_graph([*union_triples, *chosen.values()])
     for t in ontology:
