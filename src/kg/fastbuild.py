@@ -63,6 +63,9 @@ from kg.report import Report, Result
 
 ENGINE_ENV = "KG_ENGINE"
 
+#: The steps a build's time is split into (``summary.json``'s ``seconds``).
+_STEPS = ("load", "reason", "validate", "export")
+
 #: Modules whose code decides what a cached unit holds; a change to one empties the cache.
 _CODE = (
     "errors.py",
@@ -309,6 +312,8 @@ class Unit:
     #: Export names of its blank nodes: in the dataset (its graph and its inferences) and in
     #: the union of the asserted graphs; None where they do not form trees.
     labels: tuple[dict[str, str], dict[str, str]] | None = None
+    #: Seconds making it took, by step (load, reason, validate, export).
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 class Engines:
@@ -347,15 +352,28 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     from kg.spancheck import check_spans
     from kg.validate import check_literals
 
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[step] = seconds.get(step, 0.0) + now - clock
+        clock = now
+
     gid = graph_iri_for(path)
     if path.suffix.lower() == ".jsonld":
         graph = _relabel(parse_mapping(path, project), path)
     else:
         graph = _relabel(parse_turtle_fast(path), path)
+    asserted = _ox_triples(graph)
+    lap("load")
     assert engines.rules is not None
     if not engines.rules.supports(graph):
         raise _Fallback(f"{path.name} holds schema triples the rule set leaves to owlrl")
     local = engines.rules.infer_local(graph)
+    local_triples = _ox_triples(local)
+    lap("reason")
     data = Graph()
     bind_prefixes(data)
     for t in graph:
@@ -366,18 +384,21 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         data.add(t)
     literal_results, bad = check_literals(data)
     spans = echo_filter(check_spans(data, project.seeds_dir), data, bad)
-    asserted = _ox_triples(graph)
-    local_triples = _ox_triples(local)
+    bad_triples = _ox_triples(_graph_of(bad))
+    lap("validate")
+    labels = _unit_labels(gid, asserted, local_triples)
+    lap("export")
     return Unit(
         gid=gid,
         path=path,
         key=key,
         asserted=asserted,
         local=local_triples,
-        bad=_ox_triples(_graph_of(bad)),
+        bad=bad_triples,
         literal_results=literal_results,
         span_results=spans,
-        labels=_unit_labels(gid, asserted, local_triples),
+        labels=labels,
+        seconds=seconds,
     )
 
 
@@ -433,6 +454,7 @@ def save_unit(cache: Path, unit: Unit) -> None:
     meta = {
         "file": unit.path.name,
         "labels": None if unit.labels is None else list(unit.labels),
+        "seconds": unit.seconds,
         "literal": [_result_json(r) for r in unit.literal_results],
         "spans": [_result_json(r) for r in unit.span_results],
     }
@@ -460,6 +482,7 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
         span_results=[_result_from_json(d) for d in meta["spans"]],
         cached=True,
         labels=None if meta.get("labels") is None else tuple(meta["labels"]),  # type: ignore[arg-type]
+        seconds=meta.get("seconds") or {},
     )
 
 
@@ -743,9 +766,16 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
             todo.append((len(units), path, key))
         units.append(unit)  # type: ignore[arg-type]
     made = len(todo)
+    read = time.perf_counter() - t0
+    t1 = time.perf_counter()
     for index, unit in _make_units(project, todo, engines, units_dir):
         units[index] = unit
-    timings["load"] = time.perf_counter() - t0
+    # making units took this long in all; each step gets its share of the work it took
+    making = time.perf_counter() - t1
+    steps = {k: sum(units[i].seconds.get(k, 0.0) for i, _p, _k in todo) for k in _STEPS}
+    work = sum(steps.values()) or 1.0
+    timings.update({k: making * v / work for k, v in steps.items()})
+    timings["load"] += read
 
     t0 = time.perf_counter()
     enc = _Encoder()
@@ -767,12 +797,12 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     for unit in units:
         inferred.update(t for t in unit.local if t not in asserted_set)
     inferred.update(t for t in joint if t not in asserted_set)
-    timings["reason"] = time.perf_counter() - t0
+    timings["reason"] += time.perf_counter() - t0
 
     # --- validate -----------------------------------------------------------------------------
     t0 = time.perf_counter()
     report, revalidated = _validate(project, store, enc, units, engines, context, joint)
-    timings["validate"] = time.perf_counter() - t0
+    timings["validate"] += time.perf_counter() - t0
 
     built = FastBuilt(
         report=report,
@@ -797,7 +827,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         _save_inferences(project, inferred)
     write_atomic(out_dir / OUTPUTS["dataset"], trig)
     write_atomic(out_dir / OUTPUTS["turtle"], ttl)
-    timings["export"] = time.perf_counter() - t0
+    timings["export"] += time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     built.summary = _summary(store, enc, units, report, onto_triples, inferred, timings)
     write_atomic(
