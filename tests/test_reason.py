@@ -143,9 +143,12 @@ def test_a_closure_leaves_rdflib_literals_as_they_were():
     infer(_moderate())  # and a closure that ends normally
     assert dict(_toPythonMapping) == before
     written = Literal("1e+16", datatype=XSD.double)
-    assert Graph().parse(data=f"<urn:s> <urn:p> {written.n3()} .", format="turtle").value(
-        URIRef("urn:s"), URIRef("urn:p")
-    ) == written
+    assert (
+        Graph()
+        .parse(data=f"<urn:s> <urn:p> {written.n3()} .", format="turtle")
+        .value(URIRef("urn:s"), URIRef("urn:p"))
+        == written
+    )
 
 
 def _moderate() -> Graph:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from kg.cli import synth
 from kg.pipeline import TOP_CLASSES, assemble, class_counts
 from kg.project import find_project
-from kg.synth import Stats, generate, synth
+from kg.synth import Stats, generate
 from tests.conftest import ROOT, kg
 
 #: Classes whose count at scale 1 must be within 30% of the seed corpus's: every top class but

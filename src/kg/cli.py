@@ -646,9 +646,13 @@ main.add_command(network)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 def synth(out: Path, scale: int, seed: int) -> None:
     """Write a synthetic corpus with the shape of the seed corpus to OUT."""
-    from kg.synth import synth as run
+    from kg.synth import generate
 
-    run.callback(out, scale, seed)  # type: ignore[misc]
+    try:
+        stats = generate(out, scale, seed=seed)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"kg synth: {out}: {stats.line()}")
 
 
 main.add_command(serve)

@@ -48,6 +48,7 @@ from rdflib.term import Node
 
 from kg.errors import InputError, KGError
 from kg.export import _OX_DEFAULT, canonical_quads, serialize_quads, write_atomic
+from kg.export import _from_ox as from_ox
 from kg.load import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
@@ -110,19 +111,6 @@ def to_ox(node: Node) -> Any:
             return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
         return ox.Literal(str(node))
     raise InputError(f"not an RDF term: {node!r}")
-
-
-def from_ox(term: Any) -> Node:
-    """An Oxigraph term as an rdflib one, as rdflib's own parsers give it."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 def _ox_triples(graph: Graph) -> list[ox.Triple]:

@@ -26,8 +26,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
-
 from kg.spans import turtle_string
 
 ARTICLES_PER_SCALE = 5
@@ -1353,23 +1351,12 @@ def generate(
     return Stats(n_articles, triples, time.perf_counter() - started, size)
 
 
-@click.command("synth")
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--scale",
-    type=click.IntRange(min=1),
-    required=True,
-    help="Multiple of the seed corpus: 5 articles per unit.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-def synth(out: Path, scale: int, seed: int) -> None:
-    """Write a synthetic corpus with the shape of the seed corpus to OUT."""
-    try:
-        stats = generate(out, scale, seed=seed)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    click.echo(f"kg synth: {out}: {stats.line()}")
+def main() -> None:
+    """``python -m kg.synth OUT --scale N``: the ``kg synth`` command."""
+    from kg.cli import synth
+
+    synth()
 
 
 if __name__ == "__main__":
-    synth()
+    main()
