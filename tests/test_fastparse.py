@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rdflib.compare import isomorphic
 
 from kg.errors import InputError
 from kg.load import _relabel, parse_turtle, parse_turtle_fast
@@ -24,9 +25,22 @@ FILES = sorted(
 )
 
 
+class _Same:
+    """A graph as every load labels it, equal to another where they are isomorphic (two
+    identical blank-node subtrees, which some fixtures hold, may be labelled either way)."""
+
+    def __init__(self, graph) -> None:  # type: ignore[no-untyped-def]
+        self.graph = graph
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Same):
+            return NotImplemented
+        return set(self.graph) == set(other.graph) or isomorphic(self.graph, other.graph)
+
+
 def _read(parse, path: Path):  # type: ignore[no-untyped-def]
     try:
-        return "ok", set(_relabel(parse(path), path))
+        return "ok", _Same(_relabel(parse(path), path))
     except InputError as exc:
         return "error", str(exc)
 
