@@ -22,14 +22,6 @@ from kg.synth import generate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _copy_seeds(dest: Path) -> Project:
-    for name in ("ontology", "shapes", "seeds", "queries", "checks"):
-        shutil.copytree(ROOT / name, dest / name)
-    for path in (dest / "seeds").iterdir():
-        path.chmod(0o644)
-    return find_project(dest)
-
-
 def _outputs(out: Path) -> dict[str, object]:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     summary.pop("seconds")
@@ -89,21 +81,26 @@ def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture
+def synth_copy(synth_root: Path, tmp_path: Path) -> Project:
+    """A throw-away copy of the scale-1 synthetic corpus, to edit."""
+    shutil.copytree(synth_root, tmp_path / "s1")
+    return find_project(tmp_path / "s1")
+
+
 def test_seed_corpus_builds_as_the_reference_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _copy_seeds(tmp_path / "p")
+    project = project_copy
     reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
     _assert_same(reference, fast, ref_files, fast_files)
     assert fast.reused == 0 and fast.revalidated is None  # a first build: everything made
 
 
 def test_synthetic_corpus_builds_as_the_reference_does(
-    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synth_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "s1"
-    shutil.copytree(synth_root, root)
-    project = find_project(root)
+    project = synth_copy
     reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
     _assert_same(reference, fast, ref_files, fast_files)
 
@@ -124,11 +121,9 @@ def _edit(project: Project) -> tuple[str, str]:
 
 
 def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
-    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synth_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "s1"
-    shutil.copytree(synth_root, root)
-    project = find_project(root)
+    project = synth_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     first = build(project, tmp_path / "first")
     assert first.revalidated is None
@@ -145,11 +140,9 @@ def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
 
 
 def test_the_comparison_catches_an_incremental_build_that_validates_too_little(
-    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synth_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "s1"
-    shutil.copytree(synth_root, root)
-    project = find_project(root)
+    project = synth_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     build(project, tmp_path / "first")
     _edit(project)
@@ -160,11 +153,9 @@ def test_the_comparison_catches_an_incremental_build_that_validates_too_little(
 
 
 def test_a_change_to_the_shapes_validates_everything_again(
-    synth_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synth_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = tmp_path / "s1"
-    shutil.copytree(synth_root, root)
-    project = find_project(root)
+    project = synth_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     build(project, tmp_path / "first")
     shapes = project.shape_files()[0]
@@ -174,9 +165,9 @@ def test_a_change_to_the_shapes_validates_everything_again(
 
 
 def test_reference_engine_is_chosen_by_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = _copy_seeds(tmp_path / "p")
+    project = project_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "reference")
     assert build(project, tmp_path / "out").engine == "reference"
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "quick")
@@ -185,12 +176,12 @@ def test_reference_engine_is_chosen_by_the_environment(
 
 
 def test_the_build_leaves_inferences_the_other_commands_reuse(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kg.pipeline import assemble, inputs_digest
     from kg.reason import infer
 
-    project = _copy_seeds(tmp_path / "p")
+    project = project_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     build(project, tmp_path / "out")
     cache = project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
