@@ -323,12 +323,15 @@ def _prefixes() -> dict[str, str]:
 def _write_ox(quads: list[ox.Quad], fmt: str) -> bytes:
     """Turtle or TriG by Oxigraph's writer, from quads in canonical order: subjects grouped,
     the project's prefixes, literals exactly as they are (no reformatted numbers)."""
-    prefixes = _prefixes()
     if fmt == "turtle":
-        return ox.serialize(
-            [q.triple for q in quads], format=ox.RdfFormat.TURTLE, prefixes=prefixes
-        )
-    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)
+        return turtle_of([q.triple for q in quads])
+    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=_prefixes())
+
+
+def turtle_of(triples: list[ox.Triple]) -> bytes:
+    """Turtle by Oxigraph's writer, with the project's prefixes, of triples already in
+    canonical form and order."""
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=_prefixes())
 
 
 # White space beyond ASCII: valid, unescaped, in N-Triples strings and IRIs, but rdflib's

@@ -47,7 +47,7 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
 from kg.errors import InputError, KGError
-from kg.export import _OX_DEFAULT, canonical_quads, serialize_quads, write_atomic
+from kg.export import _OX_DEFAULT, canonical_quads, serialize_quads, turtle_of, write_atomic
 from kg.export import _from_ox as from_ox
 from kg.load import (
     INFERRED_GRAPH,
@@ -302,6 +302,22 @@ class Unit:
     labels: tuple[dict[str, str], dict[str, str]] | None = None
     #: Seconds making it took, by step (load, reason, validate, export).
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Its triples as the exports write them, N-Triples lines with the export names of its
+    #: blank nodes (:func:`_unit_lines`); None where ``labels`` is.
+    lines: UnitLines | None = None
+
+
+@dataclass
+class UnitLines:
+    """A source's part of the exports, as N-Triples lines (a line sorts as its triple's string,
+    ``str(ox.Triple)``, does): its graph in the dataset (sorted, each once), its asserted triples
+    in the union (sorted, each once) and its local inferences, one line per triple of
+    :attr:`Unit.local`, in that order (which of them the dataset keeps depends on the other
+    sources)."""
+
+    dataset: list[str]
+    union: list[str]
+    local: list[str]
 
 
 class Engines:
@@ -375,6 +391,7 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     bad_triples = _ox_triples(_graph_of(bad))
     lap("validate")
     labels = _unit_labels(gid, asserted, local_triples)
+    lines = None if labels is None else _unit_lines(asserted, local_triples, labels)
     lap("export")
     return Unit(
         gid=gid,
@@ -387,6 +404,47 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         span_results=spans,
         labels=labels,
         seconds=seconds,
+        lines=lines,
+    )
+
+
+def _nt_lines(triples: list[ox.Triple]) -> list[str]:
+    """One N-Triples line (without its end of line) per triple, in order."""
+    if not triples:
+        return []
+    text = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    out = text.split("\n")
+    if out[-1] == "":
+        out.pop()
+    if len(out) != len(triples):  # the writer escapes line ends inside terms; this is a guard
+        raise _Fallback("a triple did not serialise to one N-Triples line")
+    return out
+
+
+def _renamed(triples: list[ox.Triple], labels: dict[str, str]) -> list[ox.Triple]:
+    blank = ox.BlankNode
+    return [
+        t
+        if not (isinstance(t.subject, blank) or isinstance(t.object, blank))
+        else ox.Triple(
+            blank(labels[t.subject.value]) if isinstance(t.subject, blank) else t.subject,
+            t.predicate,
+            blank(labels[t.object.value]) if isinstance(t.object, blank) else t.object,
+        )
+        for t in triples
+    ]
+
+
+def _unit_lines(
+    asserted: list[ox.Triple],
+    local: list[ox.Triple],
+    labels: tuple[dict[str, str], dict[str, str]],
+) -> UnitLines:
+    in_dataset, in_union = labels
+    return UnitLines(
+        dataset=sorted(set(_nt_lines(_renamed(asserted, in_dataset)))),
+        union=sorted(set(_nt_lines(_renamed(asserted, in_union)))),
+        local=_nt_lines(_renamed(local, in_dataset)),
     )
 
 
@@ -424,8 +482,8 @@ class _Fallback(Exception):
     """The fast build cannot give the reference's results for this input."""
 
 
-def _unit_paths(cache: Path, key: str) -> tuple[Path, Path]:
-    return cache / f"{key}.nq", cache / f"{key}.json"
+def _unit_paths(cache: Path, key: str) -> tuple[Path, Path, Path]:
+    return cache / f"{key}.nq", cache / f"{key}.json", cache / f"{key}.lines"
 
 
 _G_ASSERTED = ox.DefaultGraph()
@@ -437,7 +495,12 @@ def save_unit(cache: Path, unit: Unit) -> None:
     quads = [ox.Quad(t.subject, t.predicate, t.object, _G_ASSERTED) for t in unit.asserted]
     quads += [ox.Quad(t.subject, t.predicate, t.object, _G_LOCAL) for t in unit.local]
     quads += [ox.Quad(t.subject, t.predicate, t.object, _G_BAD) for t in unit.bad]
-    nq, js = _unit_paths(cache, unit.key)
+    nq, js, ln = _unit_paths(cache, unit.key)
+    if unit.lines is not None:
+        parts = (unit.lines.dataset, unit.lines.union, unit.lines.local)
+        head = " ".join(str(len(part)) for part in parts)
+        body = "\n".join(line for part in parts for line in part)
+        write_atomic(ln, (head + "\n" + body).encode("utf-8"))
     write_atomic(nq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     meta = {
         "file": unit.path.name,
@@ -450,10 +513,15 @@ def save_unit(cache: Path, unit: Unit) -> None:
 
 
 def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
-    nq, js = _unit_paths(cache, key)
+    nq, js, ln = _unit_paths(cache, key)
     try:
         meta = json.loads(js.read_text(encoding="utf-8"))
         quads = list(ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS))
+        lines = None
+        if meta.get("labels") is not None:
+            lines = _read_lines(ln)
+            if lines is None:
+                return None
     except (OSError, ValueError, SyntaxError):
         return None
     parts: dict[Any, list[ox.Triple]] = {_G_ASSERTED: [], _G_LOCAL: [], _G_BAD: []}
@@ -471,7 +539,18 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
         cached=True,
         labels=None if meta.get("labels") is None else tuple(meta["labels"]),  # type: ignore[arg-type]
         seconds=meta.get("seconds") or {},
+        lines=lines,
     )
+
+
+def _read_lines(path: Path) -> UnitLines | None:
+    head, _, body = path.read_bytes().decode("utf-8").partition("\n")
+    sizes = [int(n) for n in head.split()]
+    lines = body.split("\n") if body else []
+    if len(sizes) != 3 or sum(sizes) != len(lines):
+        return None  # cut short: the unit is made again
+    a, b = sizes[0], sizes[0] + sizes[1]
+    return UnitLines(dataset=lines[:a], union=lines[a:b], local=lines[b:])
 
 
 # --- making units in parallel -------------------------------------------------------------------
@@ -875,42 +954,40 @@ def _export(
     shared_union = tree_labels(union_quads)
     if shared is None or shared_union is None:
         raise _Fallback("the ontology's blank nodes do not form trees")
+    if any(u.lines is None for u in units):
+        raise _Fallback("a source's export lines are missing")
 
-    def named(quads: list[ox.Quad], labels: dict[str, str]) -> list[ox.Quad]:
-        out = []
-        for q in quads:
-            s, o = q.subject, q.object
-            if isinstance(s, blank) or isinstance(o, blank):
-                q = ox.Quad(
-                    blank(labels[s.value]) if isinstance(s, blank) else s,
-                    q.predicate,
-                    blank(labels[o.value]) if isinstance(o, blank) else o,
-                    q.graph_name,
-                )
-            out.append(q)
-        return out
-
-    dataset_quads = named(dataset_quads + rest_quads, shared)
-    union_quads = named(union_quads, shared_union)
+    # Each graph's lines, sorted as kg.export.canonical_quads orders quads: by graph name, then
+    # by the triple's string (which its N-Triples line starts with; the " ." after it sorts
+    # before anything a longer triple could go on with).
+    blocks: list[tuple[str, list[str]]] = [
+        (str(onto_g), sorted(set(_nt_lines(_renamed(onto_triples, shared))))),
+    ]
+    own: set[str] = set(_nt_lines(_renamed(rest, shared)))
+    union: set[str] = set(_nt_lines(_renamed(onto_triples, shared_union)))
     for unit in units:
-        assert unit.labels is not None
-        in_dataset, in_union = unit.labels
-        g = to_ox(unit.gid)
-        dataset_quads += named(
-            [ox.Quad(t.subject, t.predicate, t.object, g) for t in unit.asserted], in_dataset
+        assert unit.lines is not None
+        blocks.append((str(to_ox(unit.gid)), unit.lines.dataset))
+        union.update(unit.lines.union)
+        own.update(
+            line
+            for t, line in zip(unit.local, unit.lines.local, strict=True)
+            if t in inferred and t not in joint
         )
-        union_quads += named(
-            [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted],
-            in_union,
-        )
-        own = [t for t in unit.local if t in inferred and t not in joint]
-        dataset_quads += named(
-            [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in own], in_dataset
-        )
-    key = _quad_key
-    trig = serialize_quads(sorted(set(dataset_quads), key=key), "trig")
-    del dataset_quads
-    return trig, serialize_quads(sorted(set(union_quads), key=key), "turtle")
+    blocks.append((str(inferred_g), sorted(own)))
+    del own
+    blocks.sort(key=lambda block: block[0])
+    nquads = "\n".join(
+        line[:-1] + graph + " ." for graph, lines in blocks for line in lines
+    )
+    del blocks
+    quads = list(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
+    del nquads
+    trig = serialize_quads(quads, "trig")
+    del quads
+    ntriples = "\n".join(sorted(union)).encode("utf-8")
+    del union
+    return trig, turtle_of(list(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)))
 
 
 def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
@@ -930,10 +1007,6 @@ def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
     triples = [ox.Triple(skolem(t.subject), t.predicate, skolem(t.object)) for t in inferred]
     triples.sort(key=str)
     write_atomic(cache, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
-
-
-def _quad_key(q: ox.Quad) -> tuple[str, str]:
-    return (str(q.graph_name), str(q.triple))
 
 
 def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
