@@ -188,3 +188,51 @@ def test_the_build_leaves_inferences_the_other_commands_reuse(
     assert cache.is_file()
     built = assemble(project)  # reads the cache
     assert set(built.inferred) == set(infer(built.loaded.union()))
+
+
+def test_a_closure_reads_back_as_it_was_written() -> None:
+    from rdflib import BNode, Graph, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from kg.rules import Closure
+
+    g = Graph()
+    s, b = URIRef("https://example.org/s"), BNode("b0")
+    g.add((s, URIRef("https://example.org/p"), b))
+    g.add((b, URIRef("https://example.org/p"), Literal("plain")))
+    g.add((b, URIRef("https://example.org/p"), Literal("typed", datatype=XSD.string)))
+    g.add((b, URIRef("https://example.org/p"), Literal("en", lang="en")))
+    g.add((b, URIRef("https://example.org/p"), Literal("01", datatype=XSD.integer)))
+    back = Closure.from_bytes(Closure(g, 3, 2).to_bytes())
+    assert back is not None and (back.added, back.cycles) == (3, 2)
+    assert set(back.closed) == set(g)  # blank-node labels and literal forms kept
+    assert Closure.from_bytes(b"not a closure") is None
+    assert Closure.from_bytes(b'{"added": 1, "cycles": 0, "triples": [[["x"]]]}') is None
+
+
+def test_the_ontology_closure_is_kept_between_builds(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kg.rules
+    from kg.errors import KGError
+
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    monkeypatch.setenv(fastbuild.WORKERS_ENV, "1")
+    real, runs = kg.rules.close, []
+    monkeypatch.setattr(kg.rules, "close", lambda *a, **k: runs.append(1) or real(*a, **k))
+    build(project, tmp_path / "first")
+    assert runs == [1]
+    [kept] = (project.build_dir / ".cache").glob("closure-*.json")
+    build(project, tmp_path / "again")
+    assert runs == [1]  # read from the cache, owlrl not run
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+    kept.write_text('{"added": ', encoding="utf-8")  # cut short
+    build(project, tmp_path / "third")
+    assert runs == [1, 1]  # made again, and the build is the same
+    assert _outputs(tmp_path / "third") == _outputs(tmp_path / "first")
+    # a lower bound is not escaped through the cache: the closure runs again and stops
+    monkeypatch.setenv("KG_REASON_MAX_TRIPLES", "1")
+    with pytest.raises(KGError, match="KG_REASON_MAX_TRIPLES"):
+        build(project, tmp_path / "bounded")
+    assert runs == [1, 1, 1]

@@ -324,12 +324,13 @@ class Engines:
     """The rule set and the compiled shapes for one ontology and one shapes graph, or the
     reason the fast build cannot use them."""
 
-    def __init__(self, ontology: Graph, shapes: Graph) -> None:
+    def __init__(self, ontology: Graph, shapes: Graph, closure_cache: Path | None = None) -> None:
         from kg.fastshacl import compile_shapes
         from kg.rules import RuleSet
 
         self.ontology = ontology
-        self.rules = RuleSet.from_ontology(ontology)
+        self.closure_cache = closure_cache
+        self.rules = RuleSet.from_ontology(ontology, closure=_closure(ontology, closure_cache))
         self.shapes = compile_shapes(shapes)
         self.local_shapes = local_shapes(shapes)
         self.sub_properties = Graph()
@@ -349,6 +350,38 @@ class Engines:
         if self.shapes is None:
             return "the shapes use a feature the SHACL compiler does not cover"
         return None
+
+
+def _closure(ontology: Graph, path: Path | None) -> Any:
+    """The ontology's owlrl closure (:func:`kg.rules.close`), read from ``path`` when an earlier
+    build wrote it there, else computed (and written there); None when the rule set will not
+    take the ontology (:meth:`kg.rules.RuleSet.from_ontology` says why)."""
+    from kg.rules import Closure, RuleSet, close
+
+    if path is not None:
+        with contextlib.suppress(OSError):
+            found = Closure.from_bytes(path.read_bytes())
+            if found is not None:
+                return found
+    if not RuleSet.covers(ontology):
+        return None
+    closure = close(ontology)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            for old in path.parent.glob("closure-*.json"):
+                if old != path:
+                    old.unlink()
+            write_atomic(path, closure.to_bytes())
+    return closure
+
+
+def closure_path(project: Project, context: str) -> Path:
+    """Where the ontology's closure is kept: under the digest of the code, the ontology and
+    the reasoning bounds (a lower bound must be able to stop the closure again)."""
+    from kg.reason import Limits
+
+    key = hashlib.sha256((context + repr(Limits.from_env())).encode()).hexdigest()[:32]
+    return project.build_dir / ".cache" / f"closure-{key}.json"
 
 
 def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
@@ -571,7 +604,9 @@ def workers_for(jobs: int) -> int:
 _WORKER_ERROR: str | None = None
 
 
-def _worker_start(onto_files: list[Path], shape_files: list[Path]) -> None:
+def _worker_start(
+    onto_files: list[Path], shape_files: list[Path], closure_cache: Path | None
+) -> None:
     global _WORKER_ENGINES, _WORKER_ERROR
     try:
         ontology, shapes = Graph(), Graph()
@@ -580,7 +615,7 @@ def _worker_start(onto_files: list[Path], shape_files: list[Path]) -> None:
                 ontology.add(t)
         for path in shape_files:
             _parse_turtle(path, shapes)
-        _WORKER_ENGINES = Engines(ontology, shapes)
+        _WORKER_ENGINES = Engines(ontology, shapes, closure_cache)
     except KGError as exc:  # a reasoning bound passed while compiling, say: told per unit
         _WORKER_ERROR = str(exc)
 
@@ -620,7 +655,7 @@ def _make_units(
     with ProcessPoolExecutor(
         max_workers=workers,
         initializer=_worker_start,
-        initargs=(project.ontology_files(), project.shape_files()),
+        initargs=(project.ontology_files(), project.shape_files(), engines.closure_cache),
     ) as pool:
         futures = [
             pool.submit(_worker_make, project.root, path, key, units_dir)
@@ -797,22 +832,21 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     for path in onto_files:
         for t in _relabel(_parse_turtle(path), path):
             ontology.add(t)
-    engines = Engines(ontology, shapes)
-    why = engines.why_not()
-    if why:
-        raise _Fallback(why)
-    assert engines.rules is not None and engines.shapes is not None
-
     cache_root = project.build_dir / ".cache"
     units_dir = cache_root / "units"
+    code_and_ontology = _code_digest() + _files_digest(onto_files)
     context = hashlib.sha256(
         (
-            _code_digest()
-            + _files_digest(onto_files)
+            code_and_ontology
             + _files_digest(project.shape_files())
             + _context_digest(project)
         ).encode()
     ).hexdigest()
+    engines = Engines(ontology, shapes, closure_path(project, code_and_ontology))
+    why = engines.why_not()
+    if why:
+        raise _Fallback(why)
+    assert engines.rules is not None and engines.shapes is not None
 
     # --- load and reason, per source ---------------------------------------------------------
     units: list[Unit] = []

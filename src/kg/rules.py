@@ -67,6 +67,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import json
 import secrets
 import sys
 import time
@@ -356,6 +357,61 @@ def _iri(term: URIRef) -> str:
 
 
 @dataclass(frozen=True)
+class Closure:
+    """The owlrl closure of an ontology (its error messages left out), the triples it added
+    and the cycles it took: what :meth:`RuleSet.from_ontology` compiles."""
+
+    closed: Graph
+    added: int
+    cycles: int
+
+    def to_bytes(self) -> bytes:
+        """JSON, every term with its kind (blank nodes keep their labels); read back by
+        :meth:`from_bytes`."""
+
+        def term(t: Any) -> list[Any]:
+            if isinstance(t, Literal):
+                dt = None if t.datatype is None else str(t.datatype)
+                return ["l", str(t), t.language, dt]
+            return ["b" if isinstance(t, BNode) else "u", str(t)]
+
+        triples = sorted(([term(x) for x in t] for t in self.closed), key=json.dumps)
+        doc = {"added": self.added, "cycles": self.cycles, "triples": triples}
+        return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Closure | None:
+        """The closure :meth:`to_bytes` wrote, or None for anything else."""
+
+        def term(t: list[Any]) -> Any:
+            if t[0] == "l":
+                return Literal(t[1], lang=t[2], datatype=None if t[3] is None else URIRef(t[3]))
+            return BNode(t[1]) if t[0] == "b" else URIRef(t[1])
+
+        try:
+            doc = json.loads(data.decode("utf-8"))
+            closed = Graph()
+            for s, p, o in doc["triples"]:
+                closed.add((term(s), term(p), term(o)))
+            return cls(closed=closed, added=int(doc["added"]), cycles=int(doc["cycles"]))
+        except (ValueError, KeyError, TypeError, IndexError):
+            return None
+
+
+def close(ontology: Graph, limits: Any = None) -> Closure:
+    """The bounded owlrl closure of ``ontology`` (:func:`kg.reason.owlrl_closure`)."""
+    from kg.reason import owlrl_closure
+
+    stats: dict[str, int] = {}
+    closed = owlrl_closure(ontology, limits, stats)
+    added = len(closed) - len(ontology)
+    for b in set(closed.subjects(RDF.type, ERRNS.ErrorMessage)):
+        for t in list(closed.triples((b, None, None))):
+            closed.remove(t)
+    return Closure(closed=closed, added=added, cycles=stats.get("cycles", 0))
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """Rule tables read off the closed TBox, and the closed TBox itself.
 
@@ -382,31 +438,36 @@ class RuleSet:
 
     # -- compiling ----------------------------------------------------------
 
-    @classmethod
-    def from_ontology(cls, ontology: Graph, *, limits: Any = None) -> RuleSet | None:
-        """Compile ``ontology`` (closed once with owlrl, within ``limits``), or None when it uses
-        a construct the rule set does not cover."""
-        from kg.reason import owlrl_closure
-
+    @staticmethod
+    def covers(ontology: Graph) -> bool:
+        """False when ``ontology`` holds a construct the rule set does not cover (checked
+        before its closure is computed)."""
         for s, p, o in ontology:
             if isinstance(s, Literal) or not isinstance(p, URIRef):
-                return None
+                return False
             if _is_meta(p) and p not in _ONTOLOGY_PREDICATES and not _is_container_member(p):
-                return None
+                return False
             if p == RDF.type and isinstance(o, URIRef):
                 if str(o).startswith(_META) and o not in _ONTOLOGY_TYPES:
-                    return None
+                    return False
                 if str(o).startswith(str(XSD)) or o == RDF.PlainLiteral:
-                    return None  # explicit datatype typing changes owlrl's datatype rules
+                    return False  # explicit datatype typing changes owlrl's datatype rules
             if p == OWL.members and (s, RDF.type, OWL.AllDisjointClasses) not in ontology:
-                return None
-        stats: dict[str, int] = {}
-        closed = owlrl_closure(ontology, limits, stats)
-        tbox_added = len(closed) - len(ontology)
-        errors = set(closed.subjects(RDF.type, ERRNS.ErrorMessage))
-        for b in errors:
-            for t in list(closed.triples((b, None, None))):
-                closed.remove(t)
+                return False
+        return True
+
+    @classmethod
+    def from_ontology(
+        cls, ontology: Graph, *, limits: Any = None, closure: Closure | None = None
+    ) -> RuleSet | None:
+        """Compile ``ontology`` (closed once with owlrl, within ``limits``), or None when it uses
+        a construct the rule set does not cover. ``closure``: the ontology's closure as
+        :func:`close` gave it before (the owlrl run is skipped)."""
+        if not cls.covers(ontology):
+            return None
+        if closure is None:
+            closure = close(ontology, limits)
+        closed, tbox_added, tbox_cycles = closure.closed, closure.added, closure.cycles
 
         def pairs(p: URIRef, *, reflexive: bool = True) -> set[tuple[Any, Any]]:
             return {(s, o) for s, o in closed.subject_objects(p) if reflexive or s != o}
@@ -464,7 +525,7 @@ class RuleSet:
             closed=closed,
             ontology=ontology,
             tbox_added=tbox_added,
-            tbox_cycles=stats.get("cycles", 0),
+            tbox_cycles=tbox_cycles,
         )
         return rs
 
@@ -925,4 +986,13 @@ def compiled(tbox: Graph, *, limits: Any = None) -> RuleSet | None:
     return _COMPILED[key]
 
 
-__all__ = ["RuleSet", "Unsupported", "compiled", "replace", "schema_triple", "split_tbox"]
+__all__ = [
+    "Closure",
+    "RuleSet",
+    "Unsupported",
+    "close",
+    "compiled",
+    "replace",
+    "schema_triple",
+    "split_tbox",
+]
