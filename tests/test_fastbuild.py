@@ -131,6 +131,8 @@ def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
     again = build(project, tmp_path / "again")
     units = len(project.mapping_files())
     assert again.reused == units - 1  # every other source came from the cache
+    cached = project.build_dir / ".cache" / "units"
+    assert len(list(cached.glob("*.json"))) == units  # the changed file's old work is gone
     assert again.revalidated is not None and again.revalidated > 0
     assert again.revalidated < 0.25 * first.summary["triples"]["asserted"]
     reference = _reference(project, tmp_path / "ref", monkeypatch)

@@ -515,8 +515,29 @@ class _Fallback(Exception):
     """The fast build cannot give the reference's results for this input."""
 
 
-def _unit_paths(cache: Path, key: str) -> tuple[Path, Path, Path]:
-    return cache / f"{key}.nq", cache / f"{key}.json", cache / f"{key}.lines"
+def _unit_paths(cache: Path, key: str) -> tuple[Path, Path, Path, Path]:
+    return (
+        cache / f"{key}.nq",
+        cache / f"{key}.json",
+        cache / f"{key}.lines",
+        cache / f"{key}.store.nq",
+    )
+
+
+def _encoded(unit: Unit, enc: _Encoder) -> list[ox.Quad]:
+    """A source's quads as the store holds them: its triples in its graph, its local
+    inferences in its graph of them."""
+    return enc.quads(unit.asserted, to_ox(unit.gid)) + enc.quads(
+        unit.local, ox.NamedNode(_LOCAL + str(unit.gid))
+    )
+
+
+def _store_quads(unit: Unit, enc: _Encoder, cache: Path) -> list[ox.Quad]:
+    """:func:`_encoded`, read from the cache where the unit was saved with them."""
+    with contextlib.suppress(OSError, SyntaxError, ValueError):
+        path = _unit_paths(cache, unit.key)[3]
+        return list(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+    return _encoded(unit, enc)
 
 
 _G_ASSERTED = ox.DefaultGraph()
@@ -528,7 +549,8 @@ def save_unit(cache: Path, unit: Unit) -> None:
     quads = [ox.Quad(t.subject, t.predicate, t.object, _G_ASSERTED) for t in unit.asserted]
     quads += [ox.Quad(t.subject, t.predicate, t.object, _G_LOCAL) for t in unit.local]
     quads += [ox.Quad(t.subject, t.predicate, t.object, _G_BAD) for t in unit.bad]
-    nq, js, ln = _unit_paths(cache, unit.key)
+    nq, js, ln, st = _unit_paths(cache, unit.key)
+    write_atomic(st, ox.serialize(_encoded(unit, _Encoder()), format=ox.RdfFormat.N_QUADS))
     if unit.lines is not None:
         parts = (unit.lines.dataset, unit.lines.union, unit.lines.local)
         head = " ".join(str(len(part)) for part in parts)
@@ -546,7 +568,7 @@ def save_unit(cache: Path, unit: Unit) -> None:
 
 
 def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
-    nq, js, ln = _unit_paths(cache, key)
+    nq, js, ln, _st = _unit_paths(cache, key)
     try:
         meta = json.loads(js.read_text(encoding="utf-8"))
         quads = list(ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS))
@@ -887,8 +909,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     tbox = _ox_triples(engines.tbox)
     store.bulk_extend(enc.quads(tbox, _TBOX))
     for unit in units:
-        store.bulk_extend(enc.quads(unit.asserted, to_ox(unit.gid)))
-        store.bulk_extend(enc.quads(unit.local, ox.NamedNode(_LOCAL + str(unit.gid))))
+        store.bulk_extend(_store_quads(unit, enc, units_dir))
     joint = _joint(engines, ontology, units)
     store.bulk_extend(enc.quads(joint, _JOINT))
     asserted_set: set[ox.Triple] = set(onto_triples)
@@ -935,7 +956,17 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         out_dir / OUTPUTS["summary"],
         (json.dumps(built.summary, indent=2, sort_keys=True) + "\n").encode("utf-8"),
     )
+    _prune(units_dir, {unit.key for unit in units})
     return built
+
+
+def _prune(units_dir: Path, keep: set[str]) -> None:
+    """Remove the cached work of sources that no longer exist or have changed."""
+    with contextlib.suppress(OSError):
+        for path in units_dir.iterdir():
+            if path.name.split(".", 1)[0] not in keep:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _export(
