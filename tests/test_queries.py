@@ -122,3 +122,31 @@ def test_wadephul_attributes_coordination_with_moscow_to_the_us_delegation(proje
         and r["on"] == "Russia"
         for r in rows
     )
+
+
+def test_an_affiliation_without_a_mention_carries_no_one_elses_evidence(project):
+    """09's evidence comes from the row's own mention; an affiliation stated in a graph with
+    no mention of the actor must not collect every quote of the dataset."""
+    from rdflib import Dataset, Literal, Namespace, URIRef
+    from rdflib.namespace import RDF, RDFS
+
+    dip = Namespace("https://w3id.org/dip/ontology#")
+    oa_exact = URIRef("http://www.w3.org/ns/oa#exact")
+    ex = Namespace("https://example.org/")
+    data = Dataset()
+    g = data.graph(ex.g1)
+    g.add((ex.envoy, dip.actsOnBehalfOf, ex.state))  # no dip:denotedBy for the envoy here
+    g.add((ex.state, RDFS.label, Literal("Some State")))
+    g.add((ex.doc, RDFS.label, Literal("Some article")))
+    for n in range(3):  # mentions of other things
+        m = ex[f"m{n}"]
+        g.add((m, RDF.type, dip.Mention))
+        g.add((m, dip.inSource, ex.doc))
+        g.add((m, oa_exact, Literal(f"quote {n}")))
+    q = find_query(project.queries_dir, "09-actor-profile")
+    answer = run(Engine(data), q, {"actor": ex.envoy})
+    rows = [dict(zip(answer.variables, row, strict=True)) for row in answer.rows]
+    assert [(str(r["relation"]), str(r["detail"])) for r in rows] == [
+        ("acts on behalf of", "Some State")
+    ]
+    assert rows[0]["evidence"] in (None, Literal("")) and rows[0]["source"] is None
