@@ -238,8 +238,10 @@ def copy_tree(src: Path, dst: Path) -> None:
 
 
 def prepare(name: str, workdir: Path) -> Scale:
-    """The corpus of a scale: the project's own seeds copied, or ``kg synth`` (reused from an
-    earlier run in the same --workdir when complete; the same scale gives the same bytes)."""
+    """The corpus of a scale: the project's own seeds copied, or ``kg synth`` (its articles
+    reused from an earlier run in the same --workdir when complete, since the same scale gives
+    the same bytes; the ontology, shapes, queries and checks copied from the project again, so
+    a reused corpus is measured with the project as it is now)."""
     if name == "seeds":
         root = workdir / "seeds-corpus"
         shutil.rmtree(root, ignore_errors=True)
@@ -255,6 +257,12 @@ def prepare(name: str, workdir: Path) -> Scale:
             if child.rc != 0:
                 raise BenchError(f"kg synth failed:\n{child.output.decode(errors='replace')}")
             write_atomic(marker, f"scale {name} seed 0\n".encode())
+        else:
+            for sub in COPIED:
+                if sub != "seeds":
+                    shutil.rmtree(root / sub, ignore_errors=True)
+                    if (PROJECT / sub).is_dir():
+                        copy_tree(PROJECT / sub, root / sub)
     scale = Scale(name, root)
     scale.files = sorted((root / "ontology").glob("*.ttl")) + sorted((root / "seeds").glob("*.ttl"))
     scale.articles = len(list((root / "seeds").glob("*.txt")))

@@ -179,6 +179,31 @@ def test_incremental_change_keeps_the_corpus_valid(bench: dict) -> None:
     assert path.read_bytes() == original
 
 
+def test_a_reused_corpus_is_measured_with_the_project_as_it_is(bench: dict) -> None:
+    """A corpus kept in --workdir keeps its articles but takes the project's ontology, shapes,
+    queries and checks again: an edited query is measured as edited, not as first copied."""
+    assert bench["done"].returncode == 0, bench["done"].stderr[-3000:]
+    run = _bench_module()
+    corpus = bench["workdir"] / "scale-1"
+    query = sorted((corpus / "queries").glob("*.rq"))[0]
+    stale = corpus / "queries" / "99-gone.rq"
+    article = run.article_file(corpus)
+    before = article.read_bytes()
+    query.write_bytes(b"# an older version of this query\n")
+    stale.write_bytes(b"# a query the project no longer has\n")
+    scale = run.prepare("1", bench["workdir"])
+    assert scale.root == corpus
+    assert query.read_bytes() == (ROOT / "queries" / query.name).read_bytes()
+    assert not stale.exists()
+    for sub in ("ontology", "shapes", "queries"):
+        mine = sorted(p.relative_to(ROOT / sub) for p in (ROOT / sub).rglob("*") if p.is_file())
+        theirs = sorted(
+            p.relative_to(corpus / sub) for p in (corpus / sub).rglob("*") if p.is_file()
+        )
+        assert theirs == mine, sub
+    assert article.read_bytes() == before  # the articles are reused as they were
+
+
 def test_bench_writes_files_only_through_write_atomic() -> None:
     """The rule tests/test_atomic.py holds src/ to, held for bench/ too."""
     found = []
