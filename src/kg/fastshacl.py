@@ -819,9 +819,9 @@ def _whole(
     """For a run over every focus node, ``c``'s results as a join with a table computed once,
     where the query of :func:`_report` tests each focus or value node in turn: the type test of
     ``sh:class`` and the counts of ``sh:minCount`` and ``sh:maxCount``. Oxigraph's in-memory
-    store finds a node's triples by walking all the triples of that node (in the union of the
-    graphs, once per graph), so a test per node costs as much as the node has triples, and the
-    actors and places that every source mentions have thousands. A run restricted to a few focus
+    store finds a node's triples by walking all the triples of that node, so a test per node
+    costs as much as the node has triples, and the actors and places that every source mentions
+    have thousands. A run restricted to a few focus
     nodes keeps the test per node, which then costs less than the table. None for the other
     constraints."""
     if c.kind == "class":
