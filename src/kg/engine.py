@@ -309,13 +309,24 @@ def _answer(result: Any, results_format: str | None) -> Answer:
         result = ox.parse_query_results(raw, format=fmt)
     if isinstance(result, ox.QueryBoolean):
         return Answer("ASK", boolean=bool(result), raw=raw)
+    # An answer repeats its terms (names, labels, dates) across rows: each distinct term is
+    # made into an rdflib term once; building a Literal (which parses its value) is the cost.
+    made: dict[Any, Node | None] = {}
+
+    def term(t: Any) -> Node | None:
+        try:
+            return made[t]
+        except KeyError:
+            node = made[t] = from_ox(t)
+            return node
+
     if isinstance(result, ox.QueryTriples):
         g = Graph()
         for t in result:
-            g.add((from_ox(t.subject), from_ox(t.predicate), from_ox(t.object)))  # type: ignore[arg-type]
+            g.add((term(t.subject), term(t.predicate), term(t.object)))  # type: ignore[arg-type]
         return Answer("CONSTRUCT", graph=g)
     variables = [v.value for v in result.variables]
-    rows = [[from_ox(sol[v]) for v in variables] for sol in result]
+    rows = [[term(sol[v]) for v in variables] for sol in result]
     return Answer("SELECT", variables=variables, rows=rows, raw=raw)
 
 
