@@ -150,3 +150,32 @@ def test_an_affiliation_without_a_mention_carries_no_one_elses_evidence(project)
         ("acts on behalf of", "Some State")
     ]
     assert rows[0]["evidence"] in (None, Literal("")) and rows[0]["source"] is None
+
+
+def test_terms_that_look_alike_stay_apart_in_an_answer() -> None:
+    """An answer makes each distinct term once and reuses it: "1" as a string, an integer, a
+    decimal and in English, an IRI and a blank node written alike must each come back as
+    itself, however often they repeat."""
+    from rdflib import BNode, Dataset, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    values = [
+        Literal("1"),
+        Literal("1", datatype=XSD.integer),
+        Literal("1", datatype=XSD.decimal),
+        Literal("1", lang="en"),
+        URIRef("urn:x:1"),
+    ]
+    ds = Dataset()
+    g = ds.graph(URIRef("urn:x:g"))
+    for n, v in enumerate(values * 3):
+        g.add((URIRef(f"urn:x:s{n}"), URIRef("urn:x:p"), v))
+    g.add((URIRef("urn:x:t"), URIRef("urn:x:p"), BNode("b1")))
+    answer = Engine(ds).query("SELECT ?s ?o WHERE { ?s <urn:x:p> ?o } ORDER BY ?s")
+    got = {str(row[0]): row[1] for row in answer.rows}
+    for n, v in enumerate(values * 3):
+        o = got[f"urn:x:s{n}"]
+        assert o == v and type(o) is type(v)
+        assert getattr(o, "datatype", None) == getattr(v, "datatype", None)
+        assert getattr(o, "language", None) == getattr(v, "language", None)
+    assert isinstance(got["urn:x:t"], BNode)
