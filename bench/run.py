@@ -237,6 +237,14 @@ def copy_tree(src: Path, dst: Path) -> None:
             write_atomic(dst / path.relative_to(src), path.read_bytes())
 
 
+def copy_project(root: Path, parts: tuple[str, ...]) -> None:
+    """The project's folders ``parts`` copied into ``root``, each replacing what was there."""
+    for sub in parts:
+        shutil.rmtree(root / sub, ignore_errors=True)
+        if (PROJECT / sub).is_dir():
+            copy_tree(PROJECT / sub, root / sub)
+
+
 def prepare(name: str, workdir: Path) -> Scale:
     """The corpus of a scale: the project's own seeds copied, or ``kg synth`` (its articles
     reused from an earlier run in the same --workdir when complete, since the same scale gives
@@ -245,9 +253,7 @@ def prepare(name: str, workdir: Path) -> Scale:
     if name == "seeds":
         root = workdir / "seeds-corpus"
         shutil.rmtree(root, ignore_errors=True)
-        for sub in COPIED:
-            if (PROJECT / sub).is_dir():
-                copy_tree(PROJECT / sub, root / sub)
+        copy_project(root, COPIED)
     else:
         root = workdir / f"scale-{name}"
         marker = root / ".bench-corpus"
@@ -258,11 +264,7 @@ def prepare(name: str, workdir: Path) -> Scale:
                 raise BenchError(f"kg synth failed:\n{child.output.decode(errors='replace')}")
             write_atomic(marker, f"scale {name} seed 0\n".encode())
         else:
-            for sub in COPIED:
-                if sub != "seeds":
-                    shutil.rmtree(root / sub, ignore_errors=True)
-                    if (PROJECT / sub).is_dir():
-                        copy_tree(PROJECT / sub, root / sub)
+            copy_project(root, tuple(sub for sub in COPIED if sub != "seeds"))
     scale = Scale(name, root)
     scale.files = sorted((root / "ontology").glob("*.ttl")) + sorted((root / "seeds").glob("*.ttl"))
     scale.articles = len(list((root / "seeds").glob("*.txt")))

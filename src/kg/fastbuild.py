@@ -154,10 +154,10 @@ class _Encoder:
     surrogate datatypes, so the store compares them as rdflib does, and blank nodes prefixed."""
 
     def __init__(self) -> None:
-        from kg.fastshacl import _BNODE_PREFIX, _surrogate
+        from kg.fastshacl import BNODE_PREFIX, surrogate
 
-        self._prefix = _BNODE_PREFIX
-        self._surrogate = _surrogate
+        self._prefix = BNODE_PREFIX
+        self._surrogate = surrogate
         self._memo: dict[Any, Any] = {}
 
     def __call__(self, term: Any) -> Any:
@@ -1081,8 +1081,7 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     rules = engines.rules
     assert rules is not None
     # what RuleSet.joint_reads keeps, read off its tables once
-    rules.joint_reads((RDF.type, RDF.type, RDF.type))
-    preds, classes = rules._cache["joint_reads"]
+    preds, classes = rules.joint_read_terms()
     wanted = {ox.NamedNode(str(p)) for p in preds}
     disjoint = {ox.NamedNode(str(c)) for c in classes}
     rdf_type = ox.NamedNode(str(RDF.type))

@@ -58,11 +58,13 @@ from rdflib.term import Node
 from kg.report import Result
 
 __all__ = [
+    "BNODE_PREFIX",
     "Compiled",
     "FastShaclError",
     "compile_shapes",
     "from_ox",
     "load_store",
+    "surrogate",
     "to_ox",
 ]
 
@@ -79,13 +81,16 @@ class FastShaclError(RuntimeError):
 _PLAIN = "urn:x-kg:plain"
 _LANG = "urn:x-kg:lang:"
 _DT = "urn:x-kg:dt:"
-_BNODE_PREFIX = "k"
+#: what an rdflib blank node's label is prefixed with in the store (from_ox takes it off again)
+BNODE_PREFIX = "k"
 
 _plain_dt = ox.NamedNode(_PLAIN)
 _dt_cache: dict[tuple[str | None, str | None], ox.NamedNode] = {}
 
 
-def _surrogate(datatype: str | None, lang: str | None) -> ox.NamedNode:
+def surrogate(datatype: str | None, lang: str | None) -> ox.NamedNode:
+    """The datatype a literal is stored under in the store the shapes run on: one per
+    datatype and one per language tag (lower-cased), so literals compare as rdflib has them."""
     key = (datatype, lang)
     node = _dt_cache.get(key)
     if node is None:
@@ -105,10 +110,10 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
-        return ox.BlankNode(_BNODE_PREFIX + str(term))
+        return ox.BlankNode(BNODE_PREFIX + str(term))
     if isinstance(term, Literal):
         dt = str(term.datatype) if term.datatype is not None else None
-        return ox.Literal(str(term), datatype=_surrogate(dt, term.language))
+        return ox.Literal(str(term), datatype=surrogate(dt, term.language))
     raise ValueError(f"cannot store {term!r}")
 
 
@@ -118,7 +123,7 @@ def from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
         value = term.value
-        return BNode(value[1:] if value.startswith(_BNODE_PREFIX) else value)
+        return BNode(value[1:] if value.startswith(BNODE_PREFIX) else value)
     if isinstance(term, ox.Literal):
         dt = term.datatype.value
         if dt == _PLAIN:
@@ -162,13 +167,13 @@ def load_store(data: Graph, store: ox.Store | None = None) -> ox.Store:
             key = str(term)
             got = blanks.get(key)
             if got is None:
-                got = blanks[key] = blank(_BNODE_PREFIX + key)
+                got = blanks[key] = blank(BNODE_PREFIX + key)
             return got
         if kind is Literal:
             dt = term.datatype  # type: ignore[attr-defined]
             return literal(
                 str(term),
-                datatype=_surrogate(str(dt) if dt is not None else None, term.language),  # type: ignore[attr-defined]
+                datatype=surrogate(str(dt) if dt is not None else None, term.language),  # type: ignore[attr-defined]
             )
         return to_ox(term)
 
@@ -419,7 +424,7 @@ class _Compiler:
         if param == SH.datatype and self.one(node, param) == XSD.string:
             # rdflib never finds an xsd:string literal ill-typed, so pyshacl accepts exactly the
             # plain literals and those typed xsd:string: no need to call back into Python
-            plain, string = _PLAIN, str(_surrogate(str(XSD.string), None).value)
+            plain, string = _PLAIN, str(surrogate(str(XSD.string), None).value)
             kinds = f"datatype({{w}}) = <{plain}> || datatype({{w}}) = <{string}>"
             test = f"(isLiteral({{w}}) && ({kinds}))"
             return _Constraint("local", param, None, param, test)

@@ -800,6 +800,13 @@ class RuleSet:
         the properties an inverse or symmetric one turns a literal value into a subject by,
         the types to a class with a disjointness, and those with a literal (or built-in)
         value."""
+        preds, classes = self.joint_read_terms()
+        _s, p, o = triple
+        return p in preds or _hidden(o) or (p == RDF.type and o in classes)
+
+    def joint_read_terms(self) -> tuple[frozenset[Any], frozenset[Any]]:
+        """The properties whose triples :meth:`joint_reads` keeps whatever their value, and
+        the classes whose type triples it keeps (those with a disjointness)."""
         if "joint_reads" not in self._cache:
             trp = set(self.transitive)
             preds = set(trp)
@@ -807,9 +814,7 @@ class RuleSet:
             preds |= {p for p, qs in self._probes()["flips"].items() if qs & trp}
             classes = {c for pair in self.disjoint for c in pair}
             self._cache["joint_reads"] = (frozenset(preds), frozenset(classes))
-        preds, classes = self._cache["joint_reads"]
-        _s, p, o = triple
-        return p in preds or _hidden(o) or (p == RDF.type and o in classes)
+        return self._cache["joint_reads"]  # type: ignore[no-any-return]
 
     def infer_joint(
         self,
