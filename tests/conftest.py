@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +15,12 @@ from kg.pipeline import Built, assemble, validate_built
 from kg.project import Project, find_project
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def sigint_as_in_a_terminal() -> None:
+    """For ``preexec_fn``: Ctrl-C reaches the child even when the tests run in a background
+    job, whose shell starts every command with SIGINT ignored (a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kg(

@@ -27,7 +27,7 @@ import pytest
 
 from kg.export import write_atomic
 from kg.project import Project
-from tests.conftest import ROOT, kg
+from tests.conftest import ROOT, kg, sigint_as_in_a_terminal
 from tests.test_malformed import OLD_OUTPUTS, make_small, plant_outputs
 
 SRC = ROOT / "src" / "kg"
@@ -62,6 +62,7 @@ def start_kg(*args: str, root: Path = ROOT, fsync_delay: float = 0.5) -> subproc
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_as_in_a_terminal,
     )
 
 

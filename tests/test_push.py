@@ -36,7 +36,7 @@ from kg.pipeline import Built, assemble
 from kg.project import find_project
 from kg.query import parse_header
 from kg.remote import Endpoint, RemoteError, bind_values, derive_graph_store, run_canned
-from tests.conftest import ROOT, kg
+from tests.conftest import ROOT, kg, sigint_as_in_a_terminal
 
 OXIGRAPH = shutil.which("oxigraph")
 
@@ -413,7 +413,13 @@ def test_ctrl_c_during_a_push_says_what_was_replaced():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/query"
     args = [sys.executable, "-m", "kg.cli", "--root", str(ROOT), "push", "--endpoint", url]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_as_in_a_terminal,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("pushing to")

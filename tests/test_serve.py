@@ -46,7 +46,7 @@ from SPARQLWrapper import (
 )
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
-from tests.conftest import ROOT, kg
+from tests.conftest import ROOT, kg, sigint_as_in_a_terminal
 
 pytestmark = [
     # SPARQLWrapper's own remarks on the queries it is asked to send, and rdflib's
@@ -93,8 +93,7 @@ def _start(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # Ctrl-C must reach the server even when the tests run in a background job
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=sigint_as_in_a_terminal,
     )
 
 
