@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from rdflib import BNode, Dataset, Literal, Namespace, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
 from rdflib.plugins.sparql import prepareQuery
 
 from kg.engine import Engine
@@ -61,8 +63,6 @@ def test_label_resolves_any_spelling(project: Project, built: Built):
 def test_hostile_parameter_value_returns_nothing_and_changes_nothing(
     project: Project, built: Built
 ):
-    from rdflib import Literal
-
     graph = built.query_graph()
     engine = Engine(graph)
     before = len(engine.store)
@@ -127,9 +127,6 @@ def test_wadephul_attributes_coordination_with_moscow_to_the_us_delegation(proje
 def test_an_affiliation_without_a_mention_carries_no_one_elses_evidence(project):
     """09's evidence comes from the row's own mention; an affiliation stated in a graph with
     no mention of the actor must not collect every quote of the dataset."""
-    from rdflib import Dataset, Literal, Namespace, URIRef
-    from rdflib.namespace import RDF, RDFS
-
     dip = Namespace("https://w3id.org/dip/ontology#")
     oa_exact = URIRef("http://www.w3.org/ns/oa#exact")
     ex = Namespace("https://example.org/")
@@ -154,11 +151,8 @@ def test_an_affiliation_without_a_mention_carries_no_one_elses_evidence(project)
 
 def test_terms_that_look_alike_stay_apart_in_an_answer() -> None:
     """An answer makes each distinct term once and reuses it: "1" as a string, an integer, a
-    decimal and in English, an IRI and a blank node written alike must each come back as
-    itself, however often they repeat."""
-    from rdflib import BNode, Dataset, Literal, URIRef
-    from rdflib.namespace import XSD
-
+    decimal and in English, and an IRI ending in 1, each repeated, must each come back as
+    itself; a blank node comes back as a blank node."""
     values = [
         Literal("1"),
         Literal("1", datatype=XSD.integer),

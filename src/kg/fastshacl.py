@@ -826,9 +826,8 @@ def _whole(
     ``sh:class`` and the counts of ``sh:minCount`` and ``sh:maxCount``. Oxigraph's in-memory
     store finds a node's triples by walking all the triples of that node, so a test per node
     costs as much as the node has triples, and the actors and places that every source mentions
-    have thousands. A run restricted to a few focus
-    nodes keeps the test per node, which then costs less than the table. None for the other
-    constraints."""
+    have thousands. A run restricted to a few focus nodes keeps the test per node, which then
+    costs less than the table. None for the other constraints."""
     if c.kind == "class":
         tested = value if value is not None else x
         step = gen.step(shape, x, tested) if shape.path is not None else ""
