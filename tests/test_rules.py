@@ -29,7 +29,7 @@ from kg.reason import (
     infer,
     reasoner_from_env,
 )
-from kg.rules import ERRNS, RuleSet, Unsupported, compiled, split_tbox
+from kg.rules import ERRNS, RuleSet, Triples, Unsupported, compiled, split_tbox
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -155,6 +155,9 @@ def test_decomposition_per_source_equals_owlrl(corpus: Corpus):
             if rules.joint_reads(t):
                 r.add(t)
     joint2 = rules.infer_joint(reduced, reduced_locals)
+    # the same read off plain triple sets, as the fast build hands them over
+    as_triples = rules.infer_joint(Triples(reduced), [Triples(g) for g in reduced_locals])
+    assert set(as_triples) == set(joint2)
     again = set(got)
     again.update(t for t in joint2 if t not in corpus.union)
     assert again == set(corpus.owlrl)
@@ -300,6 +303,7 @@ def test_cross_source_chains_and_conflicts_are_found_by_the_joint_step():
     assert not any((a, DIP.partOf, c) in g for g in locals_)
     joint = rules.infer_joint(union, locals_)
     assert (a, DIP.partOf, c) in joint
+    assert set(rules.infer_joint(Triples(union), [Triples(g) for g in locals_])) == set(joint)
     got = Graph()
     for g in (rules.tbox_inferences(), *locals_, joint):
         for t in g:

@@ -35,7 +35,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -125,9 +125,8 @@ def _ox_triples(graph: Graph) -> list[ox.Triple]:
     return [ox.Triple(term(s), term(p), term(o)) for s, p, o in graph]
 
 
-def _rdflib_graph(triples: Iterable[ox.Triple]) -> Graph:
-    g = Graph()
-    bind_prefixes(g)
+def _rdflib_triples(triples: Iterable[ox.Triple]) -> Iterator[tuple[Node, Node, Node]]:
+    """Oxigraph triples as rdflib ones, each distinct term made once."""
     memo: dict[Any, Node] = {}
 
     def term(t: Any) -> Node:
@@ -137,7 +136,14 @@ def _rdflib_graph(triples: Iterable[ox.Triple]) -> Graph:
         return found
 
     for t in triples:
-        g.add((term(t.subject), term(t.predicate), term(t.object)))
+        yield term(t.subject), term(t.predicate), term(t.object)
+
+
+def _rdflib_graph(triples: Iterable[ox.Triple]) -> Graph:
+    g = Graph()
+    bind_prefixes(g)
+    for t in _rdflib_triples(triples):
+        g.add(t)
     return g
 
 
@@ -1078,6 +1084,8 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union: the transitive
     properties' triples, the type triples of disjoint classes and the triples with a literal
     value (of the sources and of their local inferences)."""
+    from kg.rules import Triples
+
     rules = engines.rules
     assert rules is not None
     # what RuleSet.joint_reads keeps, read off its tables once
@@ -1115,10 +1123,8 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
                     or (isinstance(o, ox.NamedNode) and o.value.startswith(builtin))
                 ):
                     into.append(t)
-    union_data = _rdflib_graph([*union_triples, *chosen.values()])
-    for t in ontology:
-        union_data.add(t)
-    local = _rdflib_graph([*local_triples, *local_chosen.values()])
+    union_data = Triples([*_rdflib_triples([*union_triples, *chosen.values()]), *ontology])
+    local = Triples(_rdflib_triples([*local_triples, *local_chosen.values()]))
     return _ox_triples(rules.infer_joint(union_data, local))
 
 

@@ -356,6 +356,49 @@ def _iri(term: URIRef) -> str:
     return f"<{term}>"
 
 
+class Triples:
+    """A fixed set of triples, indexed by predicate, with the part of rdflib's ``Graph`` that
+    :meth:`RuleSet.infer_joint` reads (``triples``, ``subject_objects`` and ``subjects`` with a
+    predicate given, membership, iteration, length). A caller that holds the union's triples
+    already (the fast build, a few hundred thousand of them) hands them over without filling an
+    rdflib store, whose ``add`` costs several times the reasoning itself."""
+
+    def __init__(self, triples: Iterable[tuple[Any, Any, Any]]) -> None:
+        self._all: dict[tuple[Any, Any, Any], None] = dict.fromkeys(triples)
+        by_p: dict[Any, list[tuple[Any, Any, Any]]] = defaultdict(list)
+        for t in self._all:
+            by_p[t[1]].append(t)
+        self._by_p = dict(by_p)
+        self._by_po: dict[Any, dict[Any, list[Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def __iter__(self) -> Any:
+        return iter(self._all)
+
+    def __contains__(self, triple: object) -> bool:
+        return triple in self._all
+
+    def triples(self, pattern: tuple[Any, Any, Any]) -> Any:
+        s, p, o = pattern
+        if p is None or s is not None or o is not None:
+            raise ValueError("Triples answers only (None, predicate, None)")
+        return iter(self._by_p.get(p, ()))
+
+    def subject_objects(self, predicate: Any) -> Any:
+        return ((s, o) for s, _p, o in self._by_p.get(predicate, ()))
+
+    def subjects(self, predicate: Any, obj: Any) -> Any:
+        by_o = self._by_po.get(predicate)
+        if by_o is None:
+            by_o = defaultdict(list)
+            for s, _p, o in self._by_p.get(predicate, ()):
+                by_o[o].append(s)
+            self._by_po[predicate] = by_o = dict(by_o)
+        return iter(by_o.get(obj, ()))
+
+
 @dataclass(frozen=True)
 class Closure:
     """The owlrl closure of an ontology (its error messages left out), the triples it added
@@ -818,8 +861,8 @@ class RuleSet:
 
     def infer_joint(
         self,
-        union_data: Graph,
-        local: Graph | Iterable[Graph],
+        union_data: Graph | Triples,
+        local: Graph | Triples | Iterable[Graph | Triples],
         *,
         limits: Any = None,
         _budget: _Budget | None = None,
@@ -837,11 +880,14 @@ class RuleSet:
             )
 
     def _infer_joint(
-        self, union_data: Graph, local: Graph | Iterable[Graph], budget: _Budget
+        self,
+        union_data: Graph | Triples,
+        local: Graph | Triples | Iterable[Graph | Triples],
+        budget: _Budget,
     ) -> Graph:
         from kg.reason import is_trivial
 
-        locals_ = [local] if isinstance(local, Graph) else list(local)
+        locals_ = [local] if isinstance(local, Graph | Triples) else list(local)
         known = [union_data, *locals_, self.closed]
         trp = set(self.transitive)
         # every transitive-property triple known, and those of them no prp-trp step derives
@@ -895,7 +941,9 @@ class RuleSet:
             out.add((node, ERRNS.error, Literal(message)))
         return out
 
-    def _inconsistencies(self, union_data: Graph, graphs: list[Graph]) -> list[str]:
+    def _inconsistencies(
+        self, union_data: Graph | Triples, graphs: list[Graph | Triples]
+    ) -> list[str]:
         """owlrl's error messages for this closure: dt-not-type, cax-dw and cax-adc (datatype
         disjointness included, for the datatypes the input uses)."""
         from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
@@ -994,6 +1042,7 @@ def compiled(tbox: Graph, *, limits: Any = None) -> RuleSet | None:
 __all__ = [
     "Closure",
     "RuleSet",
+    "Triples",
     "Unsupported",
     "close",
     "compiled",
