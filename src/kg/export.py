@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
@@ -325,13 +326,20 @@ def _write_ox(quads: list[ox.Quad], fmt: str) -> bytes:
     the project's prefixes, literals exactly as they are (no reformatted numbers)."""
     if fmt == "turtle":
         return turtle_of([q.triple for q in quads])
-    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=_prefixes())
+    return trig_of(quads)
 
 
-def turtle_of(triples: list[ox.Triple]) -> bytes:
-    """Turtle by Oxigraph's writer, with the project's prefixes, of triples already in
-    canonical form and order."""
+def turtle_of(triples: Iterable[ox.Triple] | Iterable[ox.Quad]) -> bytes:
+    """Turtle by Oxigraph's writer, with the project's prefixes, of triples (or quads, their
+    graphs left out) already in canonical form and order; an iterator of them is written as
+    it goes, with no list of them held."""
     return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=_prefixes())
+
+
+def trig_of(quads: Iterable[ox.Quad]) -> bytes:
+    """TriG by Oxigraph's writer, with the project's prefixes, of quads already in canonical
+    form and order (as :func:`turtle_of` writes Turtle)."""
+    return ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=_prefixes())
 
 
 # White space beyond ASCII: valid, unescaped, in N-Triples strings and IRIs, but rdflib's

@@ -30,7 +30,9 @@ reference pipeline (``KG_ENGINE=reference`` asks for it).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import heapq
 import json
 import os
 import re
@@ -47,7 +49,14 @@ from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
 from kg.errors import InputError, KGError
-from kg.export import _OX_DEFAULT, canonical_quads, serialize_quads, turtle_of, write_atomic
+from kg.export import (
+    _OX_DEFAULT,
+    canonical_quads,
+    serialize_quads,
+    trig_of,
+    turtle_of,
+    write_atomic,
+)
 from kg.export import _from_ox as from_ox
 from kg.load import (
     INFERRED_GRAPH,
@@ -187,6 +196,12 @@ class _Encoder:
     def quads(self, triples: Iterable[ox.Triple], graph: Any) -> list[ox.Quad]:
         return [ox.Quad(self(t.subject), t.predicate, self(t.object), graph) for t in triples]
 
+    def raw(self, node: Any) -> Any:
+        """A subject as it was before :meth:`__call__` (an IRI or a blank node)."""
+        if isinstance(node, ox.BlankNode) and node.value.startswith(self._prefix):
+            return ox.BlankNode(node.value[len(self._prefix) :])
+        return node
+
     def node(self, node: Node) -> Any:
         from kg.fastshacl import to_ox as shacl_to_ox
 
@@ -315,13 +330,13 @@ class Unit:
 
 @dataclass
 class UnitLines:
-    """A source's part of the exports, as N-Triples lines (a line sorts as its triple's string,
-    ``str(ox.Triple)``, does): its graph in the dataset (sorted, each once), its asserted triples
-    in the union (sorted, each once) and its local inferences, one line per triple of
-    :attr:`Unit.local`, in that order (which of them the dataset keeps depends on the other
-    sources)."""
+    """A source's part of the exports: its graph as ``dip.trig`` writes it (:func:`_trig_block`),
+    and as N-Triples lines (a line sorts as its triple's string, ``str(ox.Triple)``, does) its
+    asserted triples in the union (sorted, each once) and its local inferences, one line per
+    triple of :attr:`Unit.local`, in that order (which of them the dataset keeps depends on the
+    other sources)."""
 
-    dataset: list[str]
+    trig: str
     union: list[str]
     local: list[str]
 
@@ -430,7 +445,7 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     bad_triples = _ox_triples(_graph_of(bad))
     lap("validate")
     labels = _unit_labels(gid, asserted, local_triples)
-    lines = None if labels is None else _unit_lines(asserted, local_triples, labels)
+    lines = None if labels is None else _unit_lines(gid, asserted, local_triples, labels)
     lap("export")
     return Unit(
         gid=gid,
@@ -475,16 +490,45 @@ def _renamed(triples: list[ox.Triple], labels: dict[str, str]) -> list[ox.Triple
 
 
 def _unit_lines(
+    gid: URIRef,
     asserted: list[ox.Triple],
     local: list[ox.Triple],
     labels: tuple[dict[str, str], dict[str, str]],
 ) -> UnitLines:
     in_dataset, in_union = labels
     return UnitLines(
-        dataset=sorted(set(_nt_lines(_renamed(asserted, in_dataset)))),
+        trig=_trig_block(sorted(set(_nt_lines(_renamed(asserted, in_dataset)))), to_ox(gid)),
         union=sorted(set(_nt_lines(_renamed(asserted, in_union)))),
         local=_nt_lines(_renamed(local, in_dataset)),
     )
+
+
+@functools.cache
+def _trig_head() -> str:
+    """The prefix lines Oxigraph's TriG writer opens a file with (all the project's prefixes,
+    whatever the quads use; nothing at all for no quads)."""
+    node = ox.NamedNode("urn:kg:head")
+    lines = trig_of([ox.Quad(node, node, node, node)]).decode("utf-8").splitlines(keepends=True)
+    n = 0
+    while n < len(lines) and lines[n].startswith("@prefix "):
+        n += 1
+    return "".join(lines[:n])
+
+
+def _trig_block(lines: list[str], graph: Any) -> str:
+    """One graph of ``dip.trig``: ``lines`` (N-Triples, sorted, each once) as that graph's
+    quads, written by :func:`kg.export.trig_of` (as ``serialize_quads`` writes TriG) less the
+    prefix lines. The writer starts each graph afresh (``<g> {`` to ``}``), so the file is
+    those prefix lines and the blocks of its graphs in the order of their names."""
+    if not lines:
+        return ""
+    name = str(graph) + " ."
+    nquads = "\n".join(line[:-1] + name for line in lines).encode("utf-8")
+    text = trig_of(ox.parse(nquads, format=ox.RdfFormat.N_QUADS)).decode("utf-8")
+    head = _trig_head()
+    if not text.startswith(head) or text[len(head) :].startswith("@"):
+        raise _Fallback("the TriG writer opened a graph with other lines than its prefixes")
+    return text[len(head) :]
 
 
 def _unit_labels(
@@ -538,12 +582,17 @@ def _encoded(unit: Unit, enc: _Encoder) -> list[ox.Quad]:
     )
 
 
-def _store_quads(unit: Unit, enc: _Encoder, cache: Path) -> list[ox.Quad]:
-    """:func:`_encoded`, read from the cache where the unit was saved with them."""
-    with contextlib.suppress(OSError, SyntaxError, ValueError):
-        path = _unit_paths(cache, unit.key)[3]
-        return list(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
-    return _encoded(unit, enc)
+def _add_to_store(store: ox.Store, unit: Unit, enc: _Encoder, cache: Path) -> None:
+    """Adds :func:`_encoded` to ``store``, read from the cache where the unit was saved with
+    them (from the file into the store, with no list of them in between)."""
+    path = _unit_paths(cache, unit.key)[3]
+    try:
+        store.bulk_extend(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
+        return
+    except (OSError, SyntaxError, ValueError):
+        for graph in (to_ox(unit.gid), ox.NamedNode(_LOCAL + str(unit.gid))):
+            store.clear_graph(graph)  # anything a file cut short added
+    store.bulk_extend(_encoded(unit, enc))
 
 
 _G_ASSERTED = ox.DefaultGraph()
@@ -558,10 +607,11 @@ def save_unit(cache: Path, unit: Unit) -> None:
     nq, js, ln, st = _unit_paths(cache, unit.key)
     write_atomic(st, ox.serialize(_encoded(unit, _Encoder()), format=ox.RdfFormat.N_QUADS))
     if unit.lines is not None:
-        parts = (unit.lines.dataset, unit.lines.union, unit.lines.local)
-        head = " ".join(str(len(part)) for part in parts)
-        body = "\n".join(line for part in parts for line in part)
-        write_atomic(ln, (head + "\n" + body).encode("utf-8"))
+        trig = unit.lines.trig.encode("utf-8")
+        parts = (unit.lines.union, unit.lines.local)
+        head = " ".join([str(len(trig)), *(str(len(part)) for part in parts)])
+        body = "\n".join(line for part in parts for line in part).encode("utf-8")
+        write_atomic(ln, head.encode() + b"\n" + trig + body)
     write_atomic(nq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
     meta = {
         "file": unit.path.name,
@@ -605,13 +655,18 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
 
 
 def _read_lines(path: Path) -> UnitLines | None:
-    head, _, body = path.read_bytes().decode("utf-8").partition("\n")
+    """What :func:`save_unit` wrote: a line with the TriG block's length in bytes and the
+    numbers of union and local lines, the TriG block, then the lines."""
+    head, _, rest = path.read_bytes().partition(b"\n")
     sizes = [int(n) for n in head.split()]
-    lines = body.split("\n") if body else []
-    if len(sizes) != 3 or sum(sizes) != len(lines):
+    if len(sizes) != 3 or len(rest) < sizes[0]:
         return None  # cut short: the unit is made again
-    a, b = sizes[0], sizes[0] + sizes[1]
-    return UnitLines(dataset=lines[:a], union=lines[a:b], local=lines[b:])
+    trig = rest[: sizes[0]].decode("utf-8")
+    body = rest[sizes[0] :].decode("utf-8")
+    lines = body.split("\n") if body else []
+    if sizes[1] + sizes[2] != len(lines):
+        return None
+    return UnitLines(trig=trig, union=lines[: sizes[1]], local=lines[sizes[1] :])
 
 
 # --- making units in parallel -------------------------------------------------------------------
@@ -915,7 +970,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     tbox = _ox_triples(engines.tbox)
     store.bulk_extend(enc.quads(tbox, _TBOX))
     for unit in units:
-        store.bulk_extend(_store_quads(unit, enc, units_dir))
+        _add_to_store(store, unit, enc, units_dir)
     joint = _joint(engines, ontology, units)
     store.bulk_extend(enc.quads(joint, _JOINT))
     asserted_set: set[ox.Triple] = set(onto_triples)
@@ -1028,37 +1083,34 @@ def _export(
     if any(u.lines is None for u in units):
         raise _Fallback("a source's export lines are missing")
 
-    # Each graph's lines, sorted as kg.export.canonical_quads orders quads: by graph name, then
-    # by the triple's string (which its N-Triples line starts with; the " ." after it sorts
-    # before anything a longer triple could go on with).
-    blocks: list[tuple[str, list[str]]] = [
-        (str(onto_g), sorted(set(_nt_lines(_renamed(onto_triples, shared))))),
+    # Each graph's block (a source's made with it), in the order kg.export.canonical_quads
+    # sorts quads: by graph name, then by the triple's string (which its N-Triples line starts
+    # with; the " ." after it sorts before anything a longer triple could go on with).
+    blocks: list[tuple[str, str]] = [
+        (str(onto_g), _trig_block(sorted(set(_nt_lines(_renamed(onto_triples, shared)))), onto_g)),
     ]
     own: set[str] = set(_nt_lines(_renamed(rest, shared)))
-    union: set[str] = set(_nt_lines(_renamed(onto_triples, shared_union)))
+    union: list[list[str]] = [sorted(set(_nt_lines(_renamed(onto_triples, shared_union))))]
     for unit in units:
         assert unit.lines is not None
-        blocks.append((str(to_ox(unit.gid)), unit.lines.dataset))
-        union.update(unit.lines.union)
+        blocks.append((str(to_ox(unit.gid)), unit.lines.trig))
+        union.append(unit.lines.union)
         own.update(
             line
             for t, line in zip(unit.local, unit.lines.local, strict=True)
             if t in inferred and t not in joint
         )
-    blocks.append((str(inferred_g), sorted(own)))
+    blocks.append((str(inferred_g), _trig_block(sorted(own), inferred_g)))
     del own
     blocks.sort(key=lambda block: block[0])
-    nquads = "\n".join(
-        line[:-1] + graph + " ." for graph, lines in blocks for line in lines
-    )
+    body = "".join(block for _graph, block in blocks)
     del blocks
-    quads = list(ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS))
-    del nquads
-    trig = serialize_quads(quads, "trig")
-    del quads
-    ntriples = "\n".join(sorted(union)).encode("utf-8")
+    trig = (_trig_head() + body).encode("utf-8") if body else b""
+    del body
+    # each source's union lines are sorted already: merged, each line once
+    ntriples = "\n".join(dict.fromkeys(heapq.merge(*union))).encode("utf-8")
     del union
-    return trig, turtle_of(list(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)))
+    return trig, turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
 
 
 def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
@@ -1075,9 +1127,17 @@ def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
     for old in cache.parent.glob("inferred-*.nt"):
         if old != cache:
             old.unlink()
-    triples = [ox.Triple(skolem(t.subject), t.predicate, skolem(t.object)) for t in inferred]
-    triples.sort(key=str)
-    write_atomic(cache, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+    blank = ox.BlankNode
+    triples = [
+        ox.Triple(skolem(t.subject), t.predicate, skolem(t.object))
+        if isinstance(t.subject, blank) or isinstance(t.object, blank)
+        else t
+        for t in inferred
+    ]
+    # sorted as their strings sort: a line is its triple's string and " ."
+    lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").split("\n")
+    body = "".join(line + "\n" for line in sorted(lines) if line)
+    write_atomic(cache, body.encode("utf-8"))
 
 
 def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
@@ -1352,12 +1412,15 @@ def _summary(
     for name in TOP_CLASSES:
         cls = ox.NamedNode(str(DIP[name]))
         typed[name] = {q.subject for q in store.quads_for_pattern(None, _RDF_TYPE, cls, None)}
+    # the sources' subjects as they are, against the typed nodes as they were before the store
+    # held them (a blank node's label loses the store's prefix; IRIs are the same)
+    raw = {name: {enc.raw(n) for n in nodes} for name, nodes in typed.items()}
     asserted: set[ox.Triple] = set()
     sources: dict[str, dict[str, int]] = {}
     for unit in units:
         asserted.update(unit.asserted)
-        subjects = {enc(t.subject) for t in unit.asserted}
-        counts = {name: len(subjects & typed[name]) for name in TOP_CLASSES}
+        subjects = {t.subject for t in unit.asserted}
+        counts = {name: len(subjects & raw[name]) for name in TOP_CLASSES}
         counts["triples"] = len(set(unit.asserted))
         sources[str(unit.gid).rsplit("/", 1)[-1]] = counts
     return {
