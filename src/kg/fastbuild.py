@@ -920,9 +920,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     code_and_ontology = _code_digest() + _files_digest(onto_files)
     context = hashlib.sha256(
         (
-            code_and_ontology
-            + _files_digest(project.shape_files())
-            + _context_digest(project)
+            code_and_ontology + _files_digest(project.shape_files()) + _context_digest(project)
         ).encode()
     ).hexdigest()
     engines = Engines(ontology, shapes, closure_path(project, code_and_ontology))
@@ -973,9 +971,11 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         _add_to_store(store, unit, enc, units_dir)
     joint = _joint(engines, ontology, units)
     store.bulk_extend(enc.quads(joint, _JOINT))
-    asserted_set: set[ox.Triple] = set(onto_triples)
+    asserted_set: set[ox.Triple] = set()
     for unit in units:
         asserted_set.update(unit.asserted)
+    asserted_count = len(asserted_set)  # the sources' own, before the ontology's join them
+    asserted_set.update(onto_triples)
     inferred = {t for t in tbox if t not in asserted_set}
     for unit in units:
         inferred.update(t for t in unit.local if t not in asserted_set)
@@ -998,7 +998,9 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     if fail_on is not None and report.failing(fail_on):
         timings["export"] = 0.0
         timings["total"] = time.perf_counter() - started
-        built.summary = _summary(store, enc, units, report, onto_triples, inferred, timings)
+        built.summary = _summary(
+            store, enc, units, report, onto_triples, inferred, timings, asserted_count
+        )
         return built
 
     # --- export -------------------------------------------------------------------------------
@@ -1012,7 +1014,9 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     write_atomic(out_dir / OUTPUTS["turtle"], ttl)
     timings["export"] += time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
-    built.summary = _summary(store, enc, units, report, onto_triples, inferred, timings)
+    built.summary = _summary(
+        store, enc, units, report, onto_triples, inferred, timings, asserted_count
+    )
     write_atomic(
         out_dir / OUTPUTS["summary"],
         (json.dumps(built.summary, indent=2, sort_keys=True) + "\n").encode("utf-8"),
@@ -1403,8 +1407,10 @@ def _summary(
     onto_triples: list[ox.Triple],
     inferred: set[ox.Triple],
     timings: dict[str, float],
+    asserted: int,
 ) -> dict[str, Any]:
-    """``summary.json``, as :func:`kg.pipeline.build_reference` writes it."""
+    """``summary.json``, as :func:`kg.pipeline.build_reference` writes it; ``asserted`` is the
+    number of distinct triples the sources assert."""
     from kg.namespaces import DIP
     from kg.pipeline import TOP_CLASSES
 
@@ -1415,10 +1421,8 @@ def _summary(
     # the sources' subjects as they are, against the typed nodes as they were before the store
     # held them (a blank node's label loses the store's prefix; IRIs are the same)
     raw = {name: {enc.raw(n) for n in nodes} for name, nodes in typed.items()}
-    asserted: set[ox.Triple] = set()
     sources: dict[str, dict[str, int]] = {}
     for unit in units:
-        asserted.update(unit.asserted)
         subjects = {t.subject for t in unit.asserted}
         counts = {name: len(subjects & raw[name]) for name in TOP_CLASSES}
         counts["triples"] = len(set(unit.asserted))
@@ -1428,7 +1432,7 @@ def _summary(
         "results": report.counts(),
         "classes": {name: len(typed[name]) for name in TOP_CLASSES},
         "triples": {
-            "asserted": len(asserted),
+            "asserted": asserted,
             "ontology": len(set(onto_triples)),
             "inferred": len(inferred),
         },
