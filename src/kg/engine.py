@@ -326,7 +326,9 @@ def _answer(result: Any, results_format: str | None) -> Answer:
             g.add((term(t.subject), term(t.predicate), term(t.object)))  # type: ignore[arg-type]
         return Answer("CONSTRUCT", graph=g)
     variables = [v.value for v in result.variables]
-    rows = [[term(sol[v]) for v in variables] for sol in result]
+    # a solution unpacks into its values in the order of the variables (None where unbound),
+    # which is quicker than looking each up by name
+    rows = [[term(value) for value in sol] for sol in result]
     return Answer("SELECT", variables=variables, rows=rows, raw=raw)
 
 
