@@ -154,6 +154,41 @@ def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
     assert _outputs(tmp_path / "ref") == _outputs(tmp_path / "again")
 
 
+def test_a_changed_source_text_makes_its_article_checked_again(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached source depends on the bytes of the text its mapping file names: when the text
+    changes (same length, so every span still fits), its quotes are checked again."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    first = build(project, tmp_path / "first")
+    mapping = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[0]
+    text = mapping.with_suffix(".txt")
+    assert text.name.encode() in fastbuild.text_names(mapping.read_bytes())
+    text.write_bytes(text.read_bytes().replace(b"e", b"x"))
+    again = build(project, tmp_path / "again")
+    assert again.reused == len(project.mapping_files()) - 1
+    assert again.report.counts()["Violation"] > first.report.counts()["Violation"]
+    reference = _reference(project, tmp_path / "ref", monkeypatch)
+    assert _results(again.report) == _results(reference.report)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'dip:textFile "000_a.txt" ;',
+        b"# Mapping of seeds/001_b.txt (src:001)",
+        b"<file:///x/002_c.txt> <y.txt>",
+        b"a.txt b.txtx c.txt.txt .txt /.txt x.TXT d.txt. e\\f.txt 'g.txt'",
+        b"\xff\xfe.txt\t\x0b\x0ch.txt\r\ni.txt",
+        b"",
+    ],
+)
+def test_the_text_names_of_a_mapping_file_are_its_runs_that_end_in_txt(data: bytes) -> None:
+    runs = re.findall(rb"[^\s\"'<>/\\]+", data)
+    assert fastbuild.text_names(data) == {run for run in runs if run.endswith(b".txt")}
+
+
 def test_the_comparison_catches_an_incremental_build_that_validates_too_little(
     synth_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

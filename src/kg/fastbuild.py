@@ -100,8 +100,19 @@ _LOCAL = "urn:kg:inferred-local:"
 _JOINT = ox.NamedNode("urn:kg:inferred-joint")
 _TBOX = ox.NamedNode("urn:kg:inferred-tbox")
 
-#: A run of characters that a file name in a literal can hold (found in linear time).
-_TOKEN = re.compile(rb"[^\s\"'<>/\\]+")
+#: A character that a file name in a literal can hold.
+_NAME_CHAR = rb"[^\s\"'<>/\\]"
+#: A whole run of such characters that ends in ``.txt``, read backwards: ``txt.`` with no name
+#: character before it (after it, in the file), then the rest of the run. Searched in the
+#: reversed bytes, the literal ``txt.`` lets the search skip ahead, where finding every run and
+#: keeping those that end in ``.txt`` would look at each of them.
+_TEXT_NAME_REVERSED = re.compile(rb"txt\.(?<!" + _NAME_CHAR + rb"txt\.)" + _NAME_CHAR + rb"*")
+
+
+def text_names(data: bytes) -> set[bytes]:
+    """The ``*.txt`` names in a mapping file's bytes: every whole run of characters a file name
+    can hold (no white space, quote, angle bracket or slash) that ends in ``.txt``."""
+    return {match[::-1] for match in _TEXT_NAME_REVERSED.findall(data[::-1])}
 
 
 # --- terms ------------------------------------------------------------------------------------
@@ -295,7 +306,7 @@ def unit_key(path: Path, seeds_dir: Path, context: str) -> str:
     if data is None:  # not a regular file, or too large: making the unit reports it
         return hashlib.sha256(f"{context}\0{path.name}\0unreadable".encode()).hexdigest()
     h = hashlib.sha256(context.encode() + b"\0" + path.name.encode() + b"\0" + data + b"\0")
-    names = {token for token in _TOKEN.findall(data) if token.endswith(b".txt")}
+    names = text_names(data)
     for name in sorted(names):
         text = seeds_dir / name.decode("utf-8", "replace")
         h.update(name + b"\0" + (_readable(text) or b"\0missing") + b"\0")
