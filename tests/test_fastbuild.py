@@ -154,6 +154,26 @@ def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
     assert _outputs(tmp_path / "ref") == _outputs(tmp_path / "again")
 
 
+@pytest.mark.parametrize("cut", ["header", "triples", "codes"])
+def test_a_cached_source_cut_short_is_made_again(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: str
+) -> None:
+    """A source's cached triples cut short (in its first line, in its N-Triples, or in the
+    codes after them) are not read: the source is made again, and the build is the same."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project, tmp_path / "first")
+    cached = sorted((project.build_dir / ".cache" / "units").glob("*.triples"))
+    assert len(cached) == len(project.mapping_files())
+    data = cached[0].read_bytes()
+    head = data.index(b"\n")
+    keep = {"header": head // 2, "triples": head + (len(data) - head) // 2, "codes": len(data) - 1}
+    cached[0].write_bytes(data[: keep[cut]])
+    again = build(project, tmp_path / "again")
+    assert again.reused == len(project.mapping_files()) - 1
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+
+
 def test_a_changed_source_text_makes_its_article_checked_again(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

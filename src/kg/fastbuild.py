@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ _CODE = (
     "validate.py",
 )
 _PACKAGES = ("rdflib", "pyoxigraph", "owlrl", "pyshacl")
-_FORMAT = 1
+_FORMAT = 2
 
 #: Internal graphs of the store; graph:inferred is their union less what is asserted.
 _LOCAL = "urn:kg:inferred-local:"
@@ -337,6 +338,9 @@ class Unit:
     #: Its triples as the exports write them, N-Triples lines with the export names of its
     #: blank nodes (:func:`_unit_lines`); None where ``labels`` is.
     lines: UnitLines | None = None
+    #: What the union's reasoning reads of each triple of ``asserted`` and of ``local``, a byte
+    #: per triple (:func:`joint_codes`).
+    reads: tuple[bytes, bytes] = (b"", b"")
 
 
 @dataclass
@@ -442,6 +446,7 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         raise _Fallback(f"{path.name} holds schema triples the rule set leaves to owlrl")
     local = engines.rules.infer_local(graph)
     local_triples = _ox_triples(local)
+    reads = (joint_codes(engines.rules, asserted), joint_codes(engines.rules, local_triples))
     lap("reason")
     data = Graph()
     bind_prefixes(data)
@@ -470,6 +475,7 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         labels=labels,
         seconds=seconds,
         lines=lines,
+        reads=reads,
     )
 
 
@@ -578,7 +584,7 @@ class _Fallback(Exception):
 
 def _unit_paths(cache: Path, key: str) -> tuple[Path, Path, Path, Path]:
     return (
-        cache / f"{key}.nq",
+        cache / f"{key}.triples",
         cache / f"{key}.json",
         cache / f"{key}.lines",
         cache / f"{key}.store.nq",
@@ -606,24 +612,22 @@ def _add_to_store(store: ox.Store, unit: Unit, enc: _Encoder, cache: Path) -> No
     store.bulk_extend(_encoded(unit, enc))
 
 
-_G_ASSERTED = ox.DefaultGraph()
-_G_LOCAL = ox.NamedNode("urn:kg:local")
-_G_BAD = ox.NamedNode("urn:kg:bad")
-
-
 def save_unit(cache: Path, unit: Unit) -> None:
-    quads = [ox.Quad(t.subject, t.predicate, t.object, _G_ASSERTED) for t in unit.asserted]
-    quads += [ox.Quad(t.subject, t.predicate, t.object, _G_LOCAL) for t in unit.local]
-    quads += [ox.Quad(t.subject, t.predicate, t.object, _G_BAD) for t in unit.bad]
-    nq, js, ln, st = _unit_paths(cache, unit.key)
+    parts = [
+        ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if triples else b""
+        for triples in (unit.asserted, unit.local, unit.bad)
+    ]
+    parts += unit.reads
+    nt, js, ln, st = _unit_paths(cache, unit.key)
     write_atomic(st, ox.serialize(_encoded(unit, _Encoder()), format=ox.RdfFormat.N_QUADS))
     if unit.lines is not None:
         trig = unit.lines.trig.encode("utf-8")
-        parts = (unit.lines.union, unit.lines.local)
-        head = " ".join([str(len(trig)), *(str(len(part)) for part in parts)])
-        body = "\n".join(line for part in parts for line in part).encode("utf-8")
+        lists = (unit.lines.union, unit.lines.local)
+        head = " ".join([str(len(trig)), *(str(len(part)) for part in lists)])
+        body = "\n".join(line for part in lists for line in part).encode("utf-8")
         write_atomic(ln, head.encode() + b"\n" + trig + body)
-    write_atomic(nq, ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+    head = " ".join(str(len(part)) for part in parts).encode()
+    write_atomic(nt, head + b"\n" + b"".join(parts))
     meta = {
         "file": unit.path.name,
         "labels": None if unit.labels is None else list(unit.labels),
@@ -634,11 +638,35 @@ def save_unit(cache: Path, unit: Unit) -> None:
     write_atomic(js, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
 
 
+def _read_triples(path: Path) -> tuple[list[list[ox.Triple]], tuple[bytes, bytes]] | None:
+    """What :func:`save_unit` wrote of a unit's triples: a line with the sizes in bytes of
+    its parts, then the N-Triples of its asserted triples, its local inferences and its bad
+    triples, then the codes of :attr:`Unit.reads`; None where the file is cut short."""
+    head, _, rest = path.read_bytes().partition(b"\n")
+    sizes = [int(n) for n in head.split()]
+    if len(sizes) != 5 or sum(sizes) != len(rest):
+        return None
+    parts, at = [], 0
+    for size in sizes:
+        parts.append(rest[at : at + size])
+        at += size
+    triples = [  # the parser gives quads in the default graph
+        [q.triple for q in ox.parse(part, format=ox.RdfFormat.N_TRIPLES)] if part else []
+        for part in parts[:3]
+    ]
+    reads = (parts[3], parts[4])
+    if len(reads[0]) != len(triples[0]) or len(reads[1]) != len(triples[1]):
+        return None
+    return triples, reads
+
+
 def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
-    nq, js, ln, _st = _unit_paths(cache, key)
+    nt, js, ln, _st = _unit_paths(cache, key)
     try:
         meta = json.loads(js.read_text(encoding="utf-8"))
-        quads = list(ox.parse(path=str(nq), format=ox.RdfFormat.N_QUADS))
+        read = _read_triples(nt)
+        if read is None:
+            return None
         lines = None
         if meta.get("labels") is not None:
             lines = _read_lines(ln)
@@ -646,22 +674,21 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
                 return None
     except (OSError, ValueError, SyntaxError):
         return None
-    parts: dict[Any, list[ox.Triple]] = {_G_ASSERTED: [], _G_LOCAL: [], _G_BAD: []}
-    for q in quads:
-        parts[q.graph_name].append(q.triple)
+    (asserted, local, bad), reads = read
     return Unit(
         gid=graph_iri_for(path),
         path=path,
         key=key,
-        asserted=parts[_G_ASSERTED],
-        local=parts[_G_LOCAL],
-        bad=parts[_G_BAD],
+        asserted=asserted,
+        local=local,
+        bad=bad,
         literal_results=[_result_from_json(d) for d in meta["literal"]],
         span_results=[_result_from_json(d) for d in meta["spans"]],
         cached=True,
         labels=None if meta.get("labels") is None else tuple(meta["labels"]),  # type: ignore[arg-type]
         seconds=meta.get("seconds") or {},
         lines=lines,
+        reads=reads,
     )
 
 
@@ -1155,51 +1182,71 @@ def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
     write_atomic(cache, body.encode("utf-8"))
 
 
+_BUILTIN = (
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2001/XMLSchema#",
+    "http://www.w3.org/ns/shacl#",
+)
+#: :attr:`Unit.reads` codes: the joint step reads the triple, or only its (property, literal)
+#: pair, of which it needs one triple (the first of the source that has it); else 0.
+_READS_TRIPLE, _READS_PAIR = 1, 2
+_SELECT_TRIPLE = bytes(int(code == _READS_TRIPLE) for code in range(256))
+_SELECT_PAIR = bytes(int(code == _READS_PAIR) for code in range(256))
+
+
+def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
+    """What :meth:`kg.rules.RuleSet.infer_joint` reads of each triple (a byte per triple):
+    the transitive properties' triples, the type triples of disjoint classes and the triples
+    with a built-in value whole; of the other triples with a literal value, one triple for each
+    (property, literal) pair (the literal checks look at the values and the properties that
+    lead to them, whatever holds them)."""
+    preds, classes = rules.joint_read_terms()
+    wanted = {ox.NamedNode(str(p)) for p in preds}
+    disjoint = {ox.NamedNode(str(c)) for c in classes}
+    rdf_type, literal, named = _RDF_TYPE, ox.Literal, ox.NamedNode
+    seen: set[tuple[Any, Any]] = set()
+    codes = bytearray(len(triples))
+    for i, t in enumerate(triples):
+        p, o = t.predicate, t.object
+        if isinstance(o, literal) and p not in wanted:
+            if (p, o) not in seen:
+                seen.add((p, o))
+                codes[i] = _READS_PAIR
+        elif (
+            p in wanted
+            or (p == rdf_type and o in disjoint)
+            or isinstance(o, literal)
+            or (isinstance(o, named) and o.value.startswith(_BUILTIN))
+        ):
+            codes[i] = _READS_TRIPLE
+    return bytes(codes)
+
+
 def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
-    """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union: the transitive
-    properties' triples, the type triples of disjoint classes and the triples with a literal
-    value (of the sources and of their local inferences)."""
+    """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union (the sources' triples
+    and their local inferences that :attr:`Unit.reads` marks), with one triple for each
+    (property, literal) pair of the union."""
     from kg.rules import Triples
 
     rules = engines.rules
     assert rules is not None
-    # what RuleSet.joint_reads keeps, read off its tables once
-    preds, classes = rules.joint_read_terms()
-    wanted = {ox.NamedNode(str(p)) for p in preds}
-    disjoint = {ox.NamedNode(str(c)) for c in classes}
-    rdf_type = ox.NamedNode(str(RDF.type))
-    builtin = (
-        "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-        "http://www.w3.org/2000/01/rdf-schema#",
-        "http://www.w3.org/2002/07/owl#",
-        "http://www.w3.org/2001/XMLSchema#",
-        "http://www.w3.org/ns/shacl#",
-    )
-
-    # a literal value counts once whatever holds it: the literal checks look at the values and
-    # the properties that lead to them, so one triple of each (property, literal) pair will do
-    chosen: dict[tuple[Any, Any], ox.Triple] = {}
-    local_chosen: dict[tuple[Any, Any], ox.Triple] = {}
-    union_triples: list[ox.Triple] = []
-    local_triples: list[ox.Triple] = []
-    for unit in units:
-        for triples, into, picked in (
-            (unit.asserted, union_triples, chosen),
-            (unit.local, local_triples, local_chosen),
-        ):
-            for t in triples:
-                o = t.object
-                if isinstance(o, ox.Literal) and t.predicate not in wanted:
-                    picked.setdefault((t.predicate, o), t)
-                elif (
-                    t.predicate in wanted
-                    or (t.predicate == rdf_type and o in disjoint)
-                    or isinstance(o, ox.Literal)
-                    or (isinstance(o, ox.NamedNode) and o.value.startswith(builtin))
-                ):
-                    into.append(t)
-    union_data = Triples([*_rdflib_triples([*union_triples, *chosen.values()]), *ontology])
-    local = Triples(_rdflib_triples([*local_triples, *local_chosen.values()]))
+    read: list[tuple[list[ox.Triple], dict[tuple[Any, Any], ox.Triple]]] = []
+    for side in (0, 1):
+        whole: list[ox.Triple] = []
+        chosen: dict[tuple[Any, Any], ox.Triple] = {}
+        for unit in units:
+            triples, codes = (unit.asserted, unit.local)[side], unit.reads[side]
+            if len(codes) != len(triples):  # a unit made without them
+                codes = joint_codes(rules, triples)
+            whole.extend(compress(triples, codes.translate(_SELECT_TRIPLE)))
+            for t in compress(triples, codes.translate(_SELECT_PAIR)):
+                chosen.setdefault((t.predicate, t.object), t)
+        read.append((whole, chosen))
+    (union_whole, union_pairs), (local_whole, local_pairs) = read
+    union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs.values()]), *ontology])
+    local = Triples(_rdflib_triples([*local_whole, *local_pairs.values()]))
     return _ox_triples(rules.infer_joint(union_data, local))
 
 
