@@ -245,6 +245,40 @@ def test_reference_engine_is_chosen_by_the_environment(
         build(project, tmp_path / "out")
 
 
+def test_blank_nodes_are_written_as_iris_as_the_writer_writes_those_iris() -> None:
+    import pyoxigraph as ox
+
+    prefix = "https://example.org/.well-known/genid/"
+    p, b, c = ox.NamedNode("http://e/p"), ox.BlankNode("b1"), ox.BlankNode("c_2")
+    tricky = [
+        "_:x",
+        "a _:b",
+        "a _:b .",
+        "a _:b .\n_:c <http://e/p> _:d .",
+        ' _:q" ',
+        "_:e <http://e/p> _:f .",
+    ]
+    objects: list = [c, ox.NamedNode("http://e/_:o")]
+    for text in tricky:
+        objects += [
+            ox.Literal(text),
+            ox.Literal(text, language="en"),
+            ox.Literal(text, datatype=ox.NamedNode("http://e/_:dt")),
+        ]
+    triples = [ox.Triple(s, p, o) for s in (b, ox.NamedNode("http://e/s")) for o in objects]
+
+    def iri(term):  # type: ignore[no-untyped-def]
+        return ox.NamedNode(prefix + term.value) if isinstance(term, ox.BlankNode) else term
+
+    expected = ox.serialize(
+        [ox.Triple(iri(t.subject), t.predicate, iri(t.object)) for t in triples],
+        format=ox.RdfFormat.N_TRIPLES,
+    ).decode("utf-8")
+    written = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    assert "_:" in written
+    assert fastbuild.skolemized(written, prefix) == expected
+
+
 def test_the_build_leaves_inferences_the_other_commands_reuse(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1155,29 +1155,31 @@ def _export(
     return trig, turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
 
 
+#: A blank node as an N-Triples line's subject, and as its object: a label has no white space
+#: or quote, where the last term of a line with a literal object holds the literal's quote.
+_BLANK_SUBJECT = re.compile(r"^_:([^\s\"]+) ", re.MULTILINE)
+_BLANK_OBJECT = re.compile(r" _:([^\s\"]+) \.$", re.MULTILINE)
+
+
+def skolemized(ntriples: str, prefix: str) -> str:
+    """N-Triples with each blank node ``_:b`` written as the IRI ``<{prefix}b>``, as the
+    writer writes a triple with that IRI in its place."""
+    iri = "<" + prefix.replace("\\", "\\\\") + r"\1>"
+    return _BLANK_OBJECT.sub(" " + iri + " .", _BLANK_SUBJECT.sub(iri + " ", ntriples))
+
+
 def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
     """The inferences where :func:`kg.pipeline.cached_infer` looks for them, so the commands
     that load the dataset after a build (query, serve, network) do not reason again."""
     from kg.pipeline import _SKOLEM, inputs_digest
 
-    prefix = str(_SKOLEM)
-
-    def skolem(term: Any) -> Any:
-        return ox.NamedNode(prefix + term.value) if isinstance(term, ox.BlankNode) else term
-
     cache = project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
     for old in cache.parent.glob("inferred-*.nt"):
         if old != cache:
             old.unlink()
-    blank = ox.BlankNode
-    triples = [
-        ox.Triple(skolem(t.subject), t.predicate, skolem(t.object))
-        if isinstance(t.subject, blank) or isinstance(t.object, blank)
-        else t
-        for t in inferred
-    ]
+    text = ox.serialize(inferred, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
     # sorted as their strings sort: a line is its triple's string and " ."
-    lines = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").split("\n")
+    lines = skolemized(text, str(_SKOLEM)).split("\n")
     body = "".join(line + "\n" for line in sorted(lines) if line)
     write_atomic(cache, body.encode("utf-8"))
 
