@@ -319,13 +319,19 @@ def unit_key(path: Path, seeds_dir: Path, context: str) -> str:
 
 @dataclass
 class Unit:
-    """One mapping file, parsed, reasoned over and checked on its own."""
+    """One mapping file, parsed, reasoned over and checked on its own.
+
+    Its asserted triples and its local inferences are kept as N-Triples lines (:attr:`nt`),
+    which is what the union's sets and files are made of, and parsed into triples
+    (:attr:`asserted`, :attr:`local`) only where triples are needed."""
 
     gid: URIRef
     path: Path
     key: str
-    asserted: list[ox.Triple]
-    local: list[ox.Triple]
+    #: The N-Triples lines (without their line ends) of its asserted triples and of its local
+    #: inferences, a line per triple, in order. A line names one triple: the writer has one
+    #: form for each term.
+    nt: tuple[list[str], list[str]]
     bad: list[ox.Triple]
     literal_results: list[Result]
     span_results: list[Result]
@@ -341,6 +347,21 @@ class Unit:
     #: What the union's reasoning reads of each triple of ``asserted`` and of ``local``, a byte
     #: per triple (:func:`joint_codes`).
     reads: tuple[bytes, bytes] = (b"", b"")
+    #: :attr:`nt` parsed, once asked for.
+    triples: tuple[list[ox.Triple], list[ox.Triple]] | None = field(default=None, repr=False)
+
+    def _parsed(self) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        if self.triples is None:
+            self.triples = (_parse_lines(self.nt[0]), _parse_lines(self.nt[1]))
+        return self.triples
+
+    @property
+    def asserted(self) -> list[ox.Triple]:
+        return self._parsed()[0]
+
+    @property
+    def local(self) -> list[ox.Triple]:
+        return self._parsed()[1]
 
 
 @dataclass
@@ -467,8 +488,8 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         gid=gid,
         path=path,
         key=key,
-        asserted=asserted,
-        local=local_triples,
+        nt=(_nt_lines(asserted), _nt_lines(local_triples)),
+        triples=(asserted, local_triples),
         bad=bad_triples,
         literal_results=literal_results,
         span_results=spans,
@@ -490,6 +511,21 @@ def _nt_lines(triples: list[ox.Triple]) -> list[str]:
     if len(out) != len(triples):  # the writer escapes line ends inside terms; this is a guard
         raise _Fallback("a triple did not serialise to one N-Triples line")
     return out
+
+
+def _parse_lines(lines: list[str]) -> list[ox.Triple]:
+    """The triples of N-Triples lines, in order."""
+    if not lines:
+        return []
+    data = "\n".join(lines).encode("utf-8")
+    return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+
+
+def _lines_of(data: bytes) -> list[str]:
+    """The lines of N-Triples text that ends each line with a line end."""
+    lines = data.decode("utf-8").split("\n")
+    lines.pop()  # after the last line end
+    return lines
 
 
 def _renamed(triples: list[ox.Triple], labels: dict[str, str]) -> list[ox.Triple]:
@@ -613,10 +649,8 @@ def _add_to_store(store: ox.Store, unit: Unit, enc: _Encoder, cache: Path) -> No
 
 
 def save_unit(cache: Path, unit: Unit) -> None:
-    parts = [
-        ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if triples else b""
-        for triples in (unit.asserted, unit.local, unit.bad)
-    ]
+    parts = ["".join(line + "\n" for line in lines).encode("utf-8") for lines in unit.nt]
+    parts.append(ox.serialize(unit.bad, format=ox.RdfFormat.N_TRIPLES) if unit.bad else b"")
     parts += unit.reads
     nt, js, ln, st = _unit_paths(cache, unit.key)
     write_atomic(st, ox.serialize(_encoded(unit, _Encoder()), format=ox.RdfFormat.N_QUADS))
@@ -638,7 +672,9 @@ def save_unit(cache: Path, unit: Unit) -> None:
     write_atomic(js, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
 
 
-def _read_triples(path: Path) -> tuple[list[list[ox.Triple]], tuple[bytes, bytes]] | None:
+def _read_triples(
+    path: Path,
+) -> tuple[tuple[list[str], list[str]], list[ox.Triple], tuple[bytes, bytes]] | None:
     """What :func:`save_unit` wrote of a unit's triples: a line with the sizes in bytes of
     its parts, then the N-Triples of its asserted triples, its local inferences and its bad
     triples, then the codes of :attr:`Unit.reads`; None where the file is cut short."""
@@ -650,14 +686,11 @@ def _read_triples(path: Path) -> tuple[list[list[ox.Triple]], tuple[bytes, bytes
     for size in sizes:
         parts.append(rest[at : at + size])
         at += size
-    triples = [  # the parser gives quads in the default graph
-        [q.triple for q in ox.parse(part, format=ox.RdfFormat.N_TRIPLES)] if part else []
-        for part in parts[:3]
-    ]
+    nt = (_lines_of(parts[0]), _lines_of(parts[1]))
     reads = (parts[3], parts[4])
-    if len(reads[0]) != len(triples[0]) or len(reads[1]) != len(triples[1]):
+    if len(reads[0]) != len(nt[0]) or len(reads[1]) != len(nt[1]):
         return None
-    return triples, reads
+    return nt, _parse_lines(_lines_of(parts[2])), reads
 
 
 def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
@@ -674,13 +707,12 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
                 return None
     except (OSError, ValueError, SyntaxError):
         return None
-    (asserted, local, bad), reads = read
+    nt, bad, reads = read
     return Unit(
         gid=graph_iri_for(path),
         path=path,
         key=key,
-        asserted=asserted,
-        local=local,
+        nt=nt,
         bad=bad,
         literal_results=[_result_from_json(d) for d in meta["literal"]],
         span_results=[_result_from_json(d) for d in meta["spans"]],
@@ -1009,15 +1041,18 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         _add_to_store(store, unit, enc, units_dir)
     joint = _joint(engines, ontology, units)
     store.bulk_extend(enc.quads(joint, _JOINT))
-    asserted_set: set[ox.Triple] = set()
+    # the union's sets as sets of N-Triples lines, a line for each triple
+    asserted_set: set[str] = set()
     for unit in units:
-        asserted_set.update(unit.asserted)
+        asserted_set.update(unit.nt[0])
     asserted_count = len(asserted_set)  # the sources' own, before the ontology's join them
-    asserted_set.update(onto_triples)
-    inferred = {t for t in tbox if t not in asserted_set}
+    asserted_set.update(_nt_lines(onto_triples))
+    joint_lines = set(_nt_lines(joint))
+    inferred = {line for line in _nt_lines(tbox) if line not in asserted_set}
     for unit in units:
-        inferred.update(t for t in unit.local if t not in asserted_set)
-    inferred.update(t for t in joint if t not in asserted_set)
+        inferred.update(line for line in unit.nt[1] if line not in asserted_set)
+    inferred.update(line for line in joint_lines if line not in asserted_set)
+    del asserted_set
     timings["reason"] += time.perf_counter() - t0
 
     # --- validate -----------------------------------------------------------------------------
@@ -1045,7 +1080,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     from kg.pipeline import OUTPUTS
 
     t0 = time.perf_counter()
-    trig, ttl = _export(units, onto_triples, inferred, set(joint))
+    trig, ttl = _export(units, onto_triples, inferred, joint_lines)
     with contextlib.suppress(OSError):
         _save_inferences(project, inferred)
     write_atomic(out_dir / OUTPUTS["dataset"], trig)
@@ -1075,11 +1110,12 @@ def _prune(units_dir: Path, keep: set[str]) -> None:
 def _export(
     units: list[Unit],
     onto_triples: list[ox.Triple],
-    inferred: set[ox.Triple],
-    joint: set[ox.Triple],
+    inferred: set[str],
+    joint: set[str],
 ) -> tuple[bytes, bytes]:
     """``dip.trig`` and ``dip.ttl``, as :func:`kg.export.serialize` writes them from the whole
-    dataset: each source's blank nodes named by the names cached with it."""
+    dataset: each source's blank nodes named by the names cached with it. ``inferred`` and
+    ``joint`` are the N-Triples lines of the inferences and of those made on the union."""
     from kg.export import tree_labels
 
     onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
@@ -1093,10 +1129,11 @@ def _export(
                 per_unit = False  # one blank node in two sources: name them all together
                 break
     blank = ox.BlankNode
-    from_units = {t for u in units for t in u.local}
-    rest = [  # inferences that do not come from one source: the ontology's, and joint ones
-        t for t in inferred if t not in from_units or t in joint
-    ]
+    from_units = {line for u in units for line in u.nt[1]}
+    rest = _parse_lines(  # inferences that do not come from one source: the ontology's, joint ones
+        sorted(line for line in inferred if line not in from_units or line in joint)
+    )
+    del from_units
     if per_unit and any(
         (isinstance(t.subject, blank) and t.subject.value in owners)
         or (isinstance(t.object, blank) and t.object.value in owners)
@@ -1112,7 +1149,10 @@ def _export(
             union_quads += [
                 ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted
             ]
-        dataset_quads += [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in inferred]
+        dataset_quads += [
+            ox.Quad(t.subject, t.predicate, t.object, inferred_g)
+            for t in _parse_lines(sorted(inferred))
+        ]
         trig = serialize_quads(canonical_quads(dataset_quads), "trig")
         return trig, serialize_quads(canonical_quads(union_quads), "turtle")
 
@@ -1139,8 +1179,8 @@ def _export(
         union.append(unit.lines.union)
         own.update(
             line
-            for t, line in zip(unit.local, unit.lines.local, strict=True)
-            if t in inferred and t not in joint
+            for mine, line in zip(unit.nt[1], unit.lines.local, strict=True)
+            if mine in inferred and mine not in joint
         )
     blocks.append((str(inferred_g), _trig_block(sorted(own), inferred_g)))
     del own
@@ -1168,7 +1208,7 @@ def skolemized(ntriples: str, prefix: str) -> str:
     return _BLANK_OBJECT.sub(" " + iri + " .", _BLANK_SUBJECT.sub(iri + " ", ntriples))
 
 
-def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
+def _save_inferences(project: Project, inferred: set[str]) -> None:
     """The inferences where :func:`kg.pipeline.cached_infer` looks for them, so the commands
     that load the dataset after a build (query, serve, network) do not reason again."""
     from kg.pipeline import _SKOLEM, inputs_digest
@@ -1177,9 +1217,8 @@ def _save_inferences(project: Project, inferred: set[ox.Triple]) -> None:
     for old in cache.parent.glob("inferred-*.nt"):
         if old != cache:
             old.unlink()
-    text = ox.serialize(inferred, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
     # sorted as their strings sort: a line is its triple's string and " ."
-    lines = skolemized(text, str(_SKOLEM)).split("\n")
+    lines = skolemized("\n".join(inferred), str(_SKOLEM)).split("\n")
     body = "".join(line + "\n" for line in sorted(lines) if line)
     write_atomic(cache, body.encode("utf-8"))
 
@@ -1236,16 +1275,18 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     assert rules is not None
     read: list[tuple[list[ox.Triple], dict[tuple[Any, Any], ox.Triple]]] = []
     for side in (0, 1):
-        whole: list[ox.Triple] = []
-        chosen: dict[tuple[Any, Any], ox.Triple] = {}
+        whole: list[str] = []
+        pairs: list[str] = []
         for unit in units:
-            triples, codes = (unit.asserted, unit.local)[side], unit.reads[side]
-            if len(codes) != len(triples):  # a unit made without them
-                codes = joint_codes(rules, triples)
-            whole.extend(compress(triples, codes.translate(_SELECT_TRIPLE)))
-            for t in compress(triples, codes.translate(_SELECT_PAIR)):
-                chosen.setdefault((t.predicate, t.object), t)
-        read.append((whole, chosen))
+            lines, codes = unit.nt[side], unit.reads[side]
+            if len(codes) != len(lines):  # a unit made without them
+                codes = joint_codes(rules, (unit.asserted, unit.local)[side])
+            whole.extend(compress(lines, codes.translate(_SELECT_TRIPLE)))
+            pairs.extend(compress(lines, codes.translate(_SELECT_PAIR)))
+        chosen: dict[tuple[Any, Any], ox.Triple] = {}
+        for t in _parse_lines(pairs):
+            chosen.setdefault((t.predicate, t.object), t)
+        read.append((_parse_lines(whole), chosen))
     (union_whole, union_pairs), (local_whole, local_pairs) = read
     union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs.values()]), *ontology])
     local = Triples(_rdflib_triples([*local_whole, *local_pairs.values()]))
@@ -1465,7 +1506,7 @@ def _summary(
     units: list[Unit],
     report: Report,
     onto_triples: list[ox.Triple],
-    inferred: set[ox.Triple],
+    inferred: set[str],
     timings: dict[str, float],
     asserted: int,
 ) -> dict[str, Any]:
@@ -1478,14 +1519,15 @@ def _summary(
     for name in TOP_CLASSES:
         cls = ox.NamedNode(str(DIP[name]))
         typed[name] = {q.subject for q in store.quads_for_pattern(None, _RDF_TYPE, cls, None)}
-    # the sources' subjects as they are, against the typed nodes as they were before the store
-    # held them (a blank node's label loses the store's prefix; IRIs are the same)
-    raw = {name: {enc.raw(n) for n in nodes} for name, nodes in typed.items()}
+    # the sources' subjects as their lines start, against the typed nodes as they were before
+    # the store held them (a blank node's label loses the store's prefix; IRIs are the same),
+    # in N-Triples too
+    raw = {name: {str(enc.raw(n)) for n in nodes} for name, nodes in typed.items()}
     sources: dict[str, dict[str, int]] = {}
     for unit in units:
-        subjects = {t.subject for t in unit.asserted}
+        subjects = {line.partition(" ")[0] for line in unit.nt[0]}
         counts = {name: len(subjects & raw[name]) for name in TOP_CLASSES}
-        counts["triples"] = len(set(unit.asserted))
+        counts["triples"] = len(set(unit.nt[0]))
         sources[str(unit.gid).rsplit("/", 1)[-1]] = counts
     return {
         "conforms": report.conforms,
