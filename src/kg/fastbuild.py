@@ -1273,7 +1273,7 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
 
     rules = engines.rules
     assert rules is not None
-    read: list[tuple[list[ox.Triple], dict[tuple[Any, Any], ox.Triple]]] = []
+    read: list[tuple[list[ox.Triple], list[ox.Triple]]] = []
     for side in (0, 1):
         whole: list[str] = []
         pairs: list[str] = []
@@ -1283,13 +1283,14 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
                 codes = joint_codes(rules, (unit.asserted, unit.local)[side])
             whole.extend(compress(lines, codes.translate(_SELECT_TRIPLE)))
             pairs.extend(compress(lines, codes.translate(_SELECT_PAIR)))
-        chosen: dict[tuple[Any, Any], ox.Triple] = {}
-        for t in _parse_lines(pairs):
-            chosen.setdefault((t.predicate, t.object), t)
-        read.append((_parse_lines(whole), chosen))
+        # one line for each (property, literal) pair: what follows a line's subject
+        chosen: dict[str, str] = {}
+        for line in pairs:
+            chosen.setdefault(line.partition(" ")[2], line)
+        read.append((_parse_lines(whole), _parse_lines(list(chosen.values()))))
     (union_whole, union_pairs), (local_whole, local_pairs) = read
-    union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs.values()]), *ontology])
-    local = Triples(_rdflib_triples([*local_whole, *local_pairs.values()]))
+    union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs]), *ontology])
+    local = Triples(_rdflib_triples([*local_whole, *local_pairs]))
     return _ox_triples(rules.infer_joint(union_data, local))
 
 
