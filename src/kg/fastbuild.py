@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import heapq
 import json
 import os
 import re
@@ -40,7 +39,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
-from itertools import compress
+from itertools import chain, compress, groupby
 from pathlib import Path
 from typing import Any
 
@@ -1189,8 +1188,11 @@ def _export(
     del blocks
     trig = (_trig_head() + body).encode("utf-8") if body else b""
     del body
-    # each source's union lines are sorted already: merged, each line once
-    ntriples = "\n".join(dict.fromkeys(heapq.merge(*union))).encode("utf-8")
+    # each source's union lines are sorted already: the sort merges those runs, and groupby
+    # keeps each line once
+    merged = sorted(chain.from_iterable(union))
+    ntriples = "\n".join([line for line, _same in groupby(merged)]).encode("utf-8")
+    del merged
     del union
     return trig, turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
 
