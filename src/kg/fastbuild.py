@@ -172,6 +172,7 @@ def _nt(triples: Iterable[ox.Triple]) -> bytes:
 
 
 def _parse_nt(data: bytes) -> list[ox.Triple]:
+    """The triples of N-Triples text (the parser gives them as quads in the default graph)."""
     return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
 
 
@@ -331,6 +332,9 @@ class Unit:
     #: inferences, a line per triple, in order. A line names one triple: the writer has one
     #: form for each term.
     nt: tuple[list[str], list[str]]
+    #: What the union's reasoning reads of each triple of ``asserted`` and of ``local``, a byte
+    #: per triple (:func:`joint_codes`).
+    reads: tuple[bytes, bytes]
     bad: list[ox.Triple]
     literal_results: list[Result]
     span_results: list[Result]
@@ -343,9 +347,6 @@ class Unit:
     #: Its triples as the exports write them, N-Triples lines with the export names of its
     #: blank nodes (:func:`_unit_lines`); None where ``labels`` is.
     lines: UnitLines | None = None
-    #: What the union's reasoning reads of each triple of ``asserted`` and of ``local``, a byte
-    #: per triple (:func:`joint_codes`).
-    reads: tuple[bytes, bytes] = (b"", b"")
     #: :attr:`nt` parsed, once asked for.
     triples: tuple[list[ox.Triple], list[ox.Triple]] | None = field(default=None, repr=False)
 
@@ -514,10 +515,7 @@ def _nt_lines(triples: list[ox.Triple]) -> list[str]:
 
 def _parse_lines(lines: list[str]) -> list[ox.Triple]:
     """The triples of N-Triples lines, in order."""
-    if not lines:
-        return []
-    data = "\n".join(lines).encode("utf-8")
-    return [q.triple for q in ox.parse(data, format=ox.RdfFormat.N_TRIPLES)]
+    return _parse_nt("\n".join(lines).encode("utf-8"))
 
 
 def _lines_of(data: bytes) -> list[str]:
@@ -1225,13 +1223,6 @@ def _save_inferences(project: Project, inferred: set[str]) -> None:
     write_atomic(cache, body.encode("utf-8"))
 
 
-_BUILTIN = (
-    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "http://www.w3.org/2000/01/rdf-schema#",
-    "http://www.w3.org/2002/07/owl#",
-    "http://www.w3.org/2001/XMLSchema#",
-    "http://www.w3.org/ns/shacl#",
-)
 #: :attr:`Unit.reads` codes: the joint step reads the triple, or only its (property, literal)
 #: pair, of which it needs one triple (the first of the source that has it); else 0.
 _READS_TRIPLE, _READS_PAIR = 1, 2
@@ -1245,6 +1236,8 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
     with a built-in value whole; of the other triples with a literal value, one triple for each
     (property, literal) pair (the literal checks look at the values and the properties that
     lead to them, whatever holds them)."""
+    from kg.rules import BUILTIN_NAMESPACES
+
     preds, classes = rules.joint_read_terms()
     wanted = {ox.NamedNode(str(p)) for p in preds}
     disjoint = {ox.NamedNode(str(c)) for c in classes}
@@ -1261,7 +1254,7 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
             p in wanted
             or (p == rdf_type and o in disjoint)
             or isinstance(o, literal)
-            or (isinstance(o, named) and o.value.startswith(_BUILTIN))
+            or (isinstance(o, named) and o.value.startswith(BUILTIN_NAMESPACES))
         ):
             codes[i] = _READS_TRIPLE
     return bytes(codes)
@@ -1281,8 +1274,6 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
         pairs: list[str] = []
         for unit in units:
             lines, codes = unit.nt[side], unit.reads[side]
-            if len(codes) != len(lines):  # a unit made without them
-                codes = joint_codes(rules, (unit.asserted, unit.local)[side])
             whole.extend(compress(lines, codes.translate(_SELECT_TRIPLE)))
             pairs.extend(compress(lines, codes.translate(_SELECT_PAIR)))
         # one line for each (property, literal) pair: what follows a line's subject

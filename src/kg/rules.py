@@ -85,7 +85,7 @@ from kg.namespaces import bind_prefixes
 ERRNS = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")
 
 _META = (str(RDF), str(RDFS), str(OWL))
-_BUILTIN_SUBJECT = (str(RDF), str(RDFS), str(OWL), str(XSD), "http://www.w3.org/ns/shacl#")
+BUILTIN_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD), "http://www.w3.org/ns/shacl#")
 
 #: Schema-namespace predicates owlrl never acts on (annotations, lists, rdf:type itself).
 INERT_PREDICATES = frozenset(
@@ -180,7 +180,7 @@ def schema_triple(triple: tuple[Any, Any, Any]) -> bool:
     """A triple owlrl would treat as schema (TBox): a schema predicate other than the inert ones,
     an ``rdf:type`` to a schema class other than :data:`DATA_TYPES`, or a built-in subject."""
     s, p, o = triple
-    if isinstance(s, URIRef) and str(s).startswith(_BUILTIN_SUBJECT):
+    if isinstance(s, URIRef) and str(s).startswith(BUILTIN_NAMESPACES):
         return True
     if p == RDF.type:
         return (
@@ -223,7 +223,7 @@ def _unsupported(triple: tuple[Any, Any, Any]) -> bool:
     s, p, o = triple
     if isinstance(s, Literal) or not isinstance(p, URIRef):
         return True
-    if isinstance(s, URIRef) and str(s).startswith(_BUILTIN_SUBJECT):
+    if isinstance(s, URIRef) and str(s).startswith(BUILTIN_NAMESPACES):
         return True
     if p == RDF.type:
         meta = isinstance(o, URIRef) and str(o).startswith((*_META, str(XSD)))
@@ -348,7 +348,7 @@ _RDF_TYPE = ox.NamedNode(str(RDF.type))
 def _hidden(term: Any) -> bool:
     """A node whose triples as a subject are trivial (a literal, a built-in term)."""
     return isinstance(term, Literal) or (
-        isinstance(term, URIRef) and str(term).startswith(_BUILTIN_SUBJECT)
+        isinstance(term, URIRef) and str(term).startswith(BUILTIN_NAMESPACES)
     )
 
 
