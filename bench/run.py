@@ -159,17 +159,76 @@ class Child:
     maxrss_mib: float
 
 
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                out += [int(n) for n in handle.read().split()]
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    """The proportional set size of ``pid`` (its pages, those it shares divided among their
+    sharers), 0 where /proc does not tell."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle,
+    ):
+        for line in handle:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def tree_memory_kib(pid: int) -> int:
+    """The memory of ``pid`` and every process below it, now: the sum of their PSS."""
+    tree, at = [pid], 0
+    while at < len(tree):
+        tree += _children(tree[at])
+        at += 1
+    return sum(_pss_kib(p) for p in tree)
+
+
+class TreeSampler:
+    """The peak of :func:`tree_memory_kib` while a process runs, sampled every 50 ms by a
+    thread: the build's processes together (the export runs in one of its own), where the
+    rusage of wait4 gives the largest single process only."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(pid,), daemon=True)
+        self._thread.start()
+
+    def _run(self, pid: int) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_kib = max(self.peak_kib, tree_memory_kib(pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib
+
+
 def run_child(argv: list[str], env: dict[str, str] | None = None) -> Child:
-    """Run ``argv`` to its end; stdout and stderr together. Peak RSS from wait4 (KiB)."""
+    """Run ``argv`` to its end; stdout and stderr together. Peak memory: the larger of the
+    peak RSS from wait4 and the sampled peak of the process tree's PSS (MiB)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    sampler = TreeSampler(proc.pid)
     assert proc.stdout is not None
-    output = proc.stdout.read()
+    try:
+        output = proc.stdout.read()
+    finally:
+        tree_kib = sampler.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
-    return Child(proc.returncode, output, wall, usage.ru_maxrss / 1024)
+    return Child(proc.returncode, output, wall, max(usage.ru_maxrss, tree_kib) / 1024)
 
 
 @dataclass

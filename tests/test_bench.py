@@ -213,3 +213,24 @@ def test_bench_writes_files_only_through_write_atomic() -> None:
             if isinstance(node, ast.Call) and _writes(node):
                 found.append(f"{path.name}:{node.lineno}")
     assert found == []
+
+
+#: A child that forks a grandchild, then each holds 200 MiB of its own (written, so resident),
+#: both for a second: together 400 MiB, where each alone stays near 200.
+_TWO_PROCESSES = """
+import os, time
+pid = os.fork()
+held = bytearray(200 * 2**20)
+held[::4096] = b"x" * len(range(0, len(held), 4096))
+time.sleep(1.0)
+if pid == 0:
+    os._exit(0)
+os.wait()
+"""
+
+
+def test_the_peak_memory_of_a_build_counts_its_processes_together() -> None:
+    bench = _bench_module()
+    child = bench.run_child([sys.executable, "-c", _TWO_PROCESSES])
+    assert child.rc == 0
+    assert child.maxrss_mib > 380  # the two together; wait4's peak RSS would be about 210

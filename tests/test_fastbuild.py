@@ -340,3 +340,84 @@ def test_the_ontology_closure_is_kept_between_builds(
     with pytest.raises(KGError, match="KG_REASON_MAX_TRIPLES"):
         build(project, tmp_path / "bounded")
     assert runs == [1, 1, 1]
+
+
+# --- the export, made in a process of its own while the build validates ---------------------
+
+
+def _temporaries(*dirs: Path) -> list[Path]:
+    """Hidden temporary files (``.NAME.PID.XXXX.tmp``) anywhere under ``dirs``."""
+    return sorted(p for d in dirs if d.exists() for p in d.rglob(".*.tmp"))
+
+
+def _saved_inferences(project: Project) -> bytes:
+    [saved] = (project.build_dir / ".cache").glob("inferred-*.nt")
+    return saved.read_bytes()
+
+
+def test_the_export_made_beside_the_validation_is_what_one_process_writes(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    monkeypatch.setenv(fastbuild.WORKERS_ENV, "2")
+    beside = build(project, tmp_path / "beside")
+    saved = _saved_inferences(project)
+    monkeypatch.setenv(fastbuild.WORKERS_ENV, "1")
+    shutil.rmtree(project.build_dir)
+    alone = build(project, tmp_path / "alone")
+    assert beside.export_forked and not alone.export_forked
+    assert _outputs(tmp_path / "beside") == _outputs(tmp_path / "alone")
+    assert _saved_inferences(project) == saved
+    assert _temporaries(tmp_path, project.build_dir) == []
+
+
+def test_an_export_process_that_fails_is_done_again_by_the_build(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies of an error of its own (here: memory): the build makes the export
+    itself, and writes what it writes without that process; an error the build meets too is
+    the build's error, and leaves no output and no temporary file."""
+    import os
+
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    monkeypatch.setenv(fastbuild.WORKERS_ENV, "1")
+    build(project, tmp_path / "alone")
+    monkeypatch.setenv(fastbuild.WORKERS_ENV, "2")
+    build_pid, real = os.getpid(), fastbuild._export
+
+    def out_of_memory_in_the_process(*args):  # type: ignore[no-untyped-def]
+        if os.getpid() != build_pid:
+            raise MemoryError("the export process ran out of memory")
+        return real(*args)
+
+    monkeypatch.setattr(fastbuild, "_export", out_of_memory_in_the_process)
+    again = build(project, tmp_path / "again")
+    assert again.export_forked
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "alone")
+
+    def disk_full(*args):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fastbuild, "_export", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        build(project, tmp_path / "full")
+    assert not (tmp_path / "full" / "dip.trig").exists()
+    assert _temporaries(tmp_path, project.build_dir) == []
+
+
+def test_a_build_that_does_not_conform_stops_the_export_and_leaves_nothing(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed corpus has warnings: failing on warnings, the build writes nothing, and the
+    export process, stopped, leaves no temporary file and no saved inferences."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    monkeypatch.setenv(fastbuild.WORKERS_ENV, "2")
+    (tmp_path / "out").mkdir()
+    failed = build(project, tmp_path / "out", fail_on="warning")
+    assert failed.export_forked and failed.report.failing("warning")
+    assert sorted((tmp_path / "out").iterdir()) == []
+    assert list((project.build_dir / ".cache").glob("*inferred-*")) == []
+    assert _temporaries(tmp_path, project.build_dir) == []

@@ -640,10 +640,11 @@ def _remove_stale_temporaries(path: Path) -> None:
             pass  # alive, under another user
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path`` and rename it into place, so an
-    interrupted write never leaves a half-written file where a good one stood. Temporary files
-    that killed writers left behind are removed first."""
+def stage_atomic(path: Path, payload: bytes, owner: int | None = None) -> Path:
+    """Write ``payload`` to a temporary file beside ``path`` (flushed to disk) and give its
+    name, for :func:`os.replace` to put in place later. It is named ``.NAME.PID.XXXX.tmp``
+    for its ``owner`` (default: this process), whose end makes it stale; temporary files that
+    killed writers left behind are removed first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
     try:
@@ -652,7 +653,7 @@ def write_atomic(path: Path, payload: bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    prefix = f".{path.name}.{os.getpid()}."
+    prefix = f".{path.name}.{os.getpid() if owner is None else owner}."
     try:
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
@@ -660,11 +661,29 @@ def write_atomic(path: Path, payload: bytes) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
     except BaseException:
         # also when Ctrl-C comes between the file's creation and mkstemp's return: every
-        # temporary file of this write carries this process's id
-        for own in path.parent.glob(f"{glob_escape(prefix)}*.tmp"):
-            with contextlib.suppress(OSError):
-                own.unlink()
+        # temporary file of this write carries its owner's id
+        remove_temporaries(path, owner)
+        raise
+    return Path(tmp)
+
+
+def remove_temporaries(path: Path, owner: int | None = None) -> None:
+    """Remove the temporary files of writes of ``path`` by ``owner`` (default: this process)."""
+    prefix = f".{path.name}.{os.getpid() if owner is None else owner}."
+    for own in path.parent.glob(f"{glob_escape(prefix)}*.tmp"):
+        with contextlib.suppress(OSError):
+            own.unlink()
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temporary file beside ``path`` and rename it into place, so an
+    interrupted write never leaves a half-written file where a good one stood. Temporary files
+    that killed writers left behind are removed first."""
+    tmp = stage_atomic(path, payload)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        remove_temporaries(path)
         raise

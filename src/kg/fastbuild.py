@@ -31,17 +31,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import json
 import os
 import re
+import signal
+import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from itertools import chain, compress, groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -52,7 +55,9 @@ from kg.errors import InputError, KGError
 from kg.export import (
     _OX_DEFAULT,
     canonical_quads,
+    remove_temporaries,
     serialize_quads,
+    stage_atomic,
     trig_of,
     turtle_of,
     write_atomic,
@@ -916,6 +921,7 @@ class FastBuilt:
     store: Any = None
     reused: int = 0
     revalidated: int | None = None
+    export_forked: bool = False  # the export ran in a process of its own
 
     def label_graph(self, nodes: Iterable[Node]) -> Graph:
         """A small graph that names ``nodes`` in a report: prefixes, and for a blank node the
@@ -1027,17 +1033,9 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     timings["load"] += read
 
     t0 = time.perf_counter()
-    enc = _Encoder()
-    store = ox.Store()
-    onto_g = to_ox(ONTOLOGY_GRAPH)
     onto_triples = _ox_triples(ontology)
-    store.bulk_extend(enc.quads(onto_triples, onto_g))
     tbox = _ox_triples(engines.tbox)
-    store.bulk_extend(enc.quads(tbox, _TBOX))
-    for unit in units:
-        _add_to_store(store, unit, enc, units_dir)
     joint = _joint(engines, ontology, units)
-    store.bulk_extend(enc.quads(joint, _JOINT))
     # the union's sets as sets of N-Triples lines, a line for each triple
     asserted_set: set[str] = set()
     for unit in units:
@@ -1052,37 +1050,59 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     del asserted_set
     timings["reason"] += time.perf_counter() - t0
 
-    # --- validate -----------------------------------------------------------------------------
-    t0 = time.perf_counter()
-    report, revalidated = _validate(project, store, enc, units, engines, context, joint)
-    timings["validate"] += time.perf_counter() - t0
-
-    built = FastBuilt(
-        report=report,
-        summary={},
-        timings=timings,
-        store=store,
-        reused=len(units) - made,
-        revalidated=revalidated,
-    )
-    if fail_on is not None and report.failing(fail_on):
-        timings["export"] = 0.0
-        timings["total"] = time.perf_counter() - started
-        built.summary = _summary(
-            store, enc, units, report, onto_triples, inferred, timings, asserted_count
-        )
-        return built
-
-    # --- export -------------------------------------------------------------------------------
+    # --- export, beside the store's filling and the validation ---------------------------------
     from kg.pipeline import OUTPUTS
 
-    t0 = time.perf_counter()
-    trig, ttl = _export(units, onto_triples, inferred, joint_lines)
-    with contextlib.suppress(OSError):
-        _save_inferences(project, inferred)
-    write_atomic(out_dir / OUTPUTS["dataset"], trig)
-    write_atomic(out_dir / OUTPUTS["turtle"], ttl)
-    timings["export"] += time.perf_counter() - t0
+    places = Places(
+        inferences=_inferences_path(project),
+        dataset=out_dir / OUTPUTS["dataset"],
+        turtle=out_dir / OUTPUTS["turtle"],
+    )
+    job = ExportJob(
+        functools.partial(_stage_outputs, places, units, onto_triples, inferred, joint_lines),
+        places,
+    )
+    try:
+        t0 = time.perf_counter()
+        enc = _Encoder()
+        store = ox.Store()
+        onto_g = to_ox(ONTOLOGY_GRAPH)
+        store.bulk_extend(enc.quads(onto_triples, onto_g))
+        store.bulk_extend(enc.quads(tbox, _TBOX))
+        for unit in units:
+            _add_to_store(store, unit, enc, units_dir)
+        store.bulk_extend(enc.quads(joint, _JOINT))
+        timings["reason"] += time.perf_counter() - t0
+
+        # --- validate -------------------------------------------------------------------------
+        t0 = time.perf_counter()
+        report, revalidated = _validate(project, store, enc, units, engines, context, joint)
+        timings["validate"] += time.perf_counter() - t0
+
+        built = FastBuilt(
+            report=report,
+            summary={},
+            timings=timings,
+            store=store,
+            reused=len(units) - made,
+            revalidated=revalidated,
+            export_forked=job.forked,
+        )
+        if fail_on is not None and report.failing(fail_on):
+            job.cancel()
+            timings["export"] = 0.0
+            timings["total"] = time.perf_counter() - started
+            built.summary = _summary(
+                store, enc, units, report, onto_triples, inferred, timings, asserted_count
+            )
+            return built
+
+        staged, seconds = job.result()
+        t0 = time.perf_counter()
+        commit(staged)
+        timings["export"] += seconds + time.perf_counter() - t0
+    finally:
+        job.cancel()
     timings["total"] = time.perf_counter() - started
     built.summary = _summary(
         store, enc, units, report, onto_triples, inferred, timings, asserted_count
@@ -1208,19 +1228,202 @@ def skolemized(ntriples: str, prefix: str) -> str:
     return _BLANK_OBJECT.sub(" " + iri + " .", _BLANK_SUBJECT.sub(iri + " ", ntriples))
 
 
-def _save_inferences(project: Project, inferred: set[str]) -> None:
-    """The inferences where :func:`kg.pipeline.cached_infer` looks for them, so the commands
-    that load the dataset after a build (query, serve, network) do not reason again."""
-    from kg.pipeline import _SKOLEM, inputs_digest
+def _inferences_path(project: Project) -> Path:
+    """Where :func:`kg.pipeline.cached_infer` looks for the inferences of the inputs as they
+    are, so the commands that load the dataset after a build (query, serve, network) do not
+    reason again."""
+    from kg.pipeline import inputs_digest
 
-    cache = project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
-    for old in cache.parent.glob("inferred-*.nt"):
-        if old != cache:
-            old.unlink()
-    # sorted as their strings sort: a line is its triple's string and " ."
+    return project.build_dir / ".cache" / f"inferred-{inputs_digest(project)}.nt"
+
+
+def _inferences_text(inferred: set[str]) -> bytes:
+    """The inferences as :func:`kg.pipeline.cached_infer` reads them: N-Triples, blank nodes
+    skolemised, sorted as their strings sort (a line is its triple's string and " .")."""
+    from kg.pipeline import _SKOLEM
+
     lines = skolemized("\n".join(inferred), str(_SKOLEM)).split("\n")
-    body = "".join(line + "\n" for line in sorted(lines) if line)
-    write_atomic(cache, body.encode("utf-8"))
+    return "".join(line + "\n" for line in sorted(lines) if line).encode("utf-8")
+
+
+# --- the export, beside the validation ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where a build's exports go: the saved inferences (in the cache), ``dip.trig`` and
+    ``dip.ttl``."""
+
+    inferences: Path
+    dataset: Path
+    turtle: Path
+
+    def all(self) -> tuple[Path, Path, Path]:
+        return (self.inferences, self.dataset, self.turtle)
+
+
+class Staged(NamedTuple):
+    """An output written to a temporary file beside its place."""
+
+    tmp: Path
+    place: Path
+    cache: bool = False  # a cache file: the build goes on where it cannot be put in place
+    older: tuple[Path, ...] = ()  # the cache's files it replaces
+
+
+def _stage_outputs(
+    places: Places,
+    units: list[Unit],
+    onto_triples: list[ox.Triple],
+    inferred: set[str],
+    joint: set[str],
+    owner: int,
+) -> list[Staged]:
+    """The exports (:func:`_export`) and the saved inferences, each written to a temporary
+    file of ``owner``'s beside its place, for :func:`commit` to rename into place."""
+    trig, ttl = _export(units, onto_triples, inferred, joint)
+    staged: list[Staged] = []
+    try:
+        cache = places.inferences
+        with contextlib.suppress(OSError):  # a read-only cache: the build goes on without it
+            older = tuple(old for old in cache.parent.glob("inferred-*.nt") if old != cache)
+            tmp = stage_atomic(cache, _inferences_text(inferred), owner)
+            staged.append(Staged(tmp, cache, cache=True, older=older))
+        for place, payload in ((places.dataset, trig), (places.turtle, ttl)):
+            staged.append(Staged(stage_atomic(place, payload, owner), place))
+    except BaseException:
+        for item in staged:
+            with contextlib.suppress(OSError):
+                item.tmp.unlink()
+        raise
+    return staged
+
+
+def commit(staged: list[Staged]) -> None:
+    """Rename staged outputs into their places, in order (the saved inferences first, whose
+    older files go)."""
+    for item in staged:
+        if item.cache:
+            with contextlib.suppress(OSError):
+                for old in item.older:
+                    old.unlink(missing_ok=True)
+                os.replace(item.tmp, item.place)
+        else:
+            os.replace(item.tmp, item.place)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel end this process when its parent ends (Linux's PR_SET_PDEATHSIG), so a
+    build killed outright leaves no process of it behind."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before that took hold
+        os._exit(1)
+
+
+class ExportJob:
+    """:func:`_stage_outputs`, made while the store is filled and the data validated: in a
+    forked process where the platform is Linux and ``KG_WORKERS`` allows a second process,
+    else in this process when :meth:`result` asks for it. A build whose data does not conform
+    :meth:`cancel` s it, and nothing it staged is left."""
+
+    def __init__(self, stage: Callable[[int], list[Staged]], places: Places) -> None:
+        self._stage = stage
+        self._places = places
+        self._owner = os.getpid()  # the temporary files carry the build's id, not the child's
+        self._pid: int | None = None
+        self._pipe: int | None = None
+        self.forked = False
+        if sys.platform.startswith("linux") and workers_for(2) > 1:
+            self._fork()
+
+    def _fork(self) -> None:
+        read, write = os.pipe()
+        gc.freeze()  # the child's collector leaves the objects it shares (and their pages) alone
+        try:
+            pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            os.close(read)
+            os.close(write)
+            return  # no process to spare: in this process, later
+        if pid == 0:
+            os.close(read)
+            self._child(write)
+        gc.unfreeze()
+        os.close(write)
+        self._pid, self._pipe, self.forked = pid, read, True
+
+    def _child(self, pipe: int) -> NoReturn:
+        code = 1
+        try:
+            _die_with_parent(self._owner)
+            started = time.perf_counter()
+            staged = self._stage(self._owner)
+            seconds = time.perf_counter() - started
+            message: dict[str, Any] = {
+                "staged": [
+                    [str(item.tmp), str(item.place), item.cache, [str(o) for o in item.older]]
+                    for item in staged
+                ],
+                "seconds": seconds,
+            }
+            code = 0
+        except _Fallback as why:
+            message = {"fallback": str(why)}
+        except BaseException as exc:  # met again in the build's own process, which reports it
+            message = {"error": f"{type(exc).__name__}: {exc}"}
+        try:
+            data = json.dumps(message).encode("utf-8")
+            while data:
+                data = data[os.write(pipe, data) :]
+        finally:
+            os._exit(code)
+
+    def result(self) -> tuple[list[Staged], float]:
+        """What was staged, and the seconds it took. Where the process failed, the work is
+        done again here, so its error is raised here with its own type and message."""
+        if self._pid is not None and self._pipe is not None:
+            chunks = []
+            while chunk := os.read(self._pipe, 65536):
+                chunks.append(chunk)
+            os.close(self._pipe)
+            _pid, status = os.waitpid(self._pid, 0)
+            self._pid = self._pipe = None
+            try:
+                message = json.loads(b"".join(chunks))
+            except ValueError:
+                message = {}
+            if "fallback" in message:
+                raise _Fallback(message["fallback"])
+            if status == 0 and "staged" in message:
+                staged = [
+                    Staged(Path(tmp), Path(place), cache, tuple(Path(o) for o in older))
+                    for tmp, place, cache, older in message["staged"]
+                ]
+                return staged, float(message["seconds"])
+            self._discard()
+        started = time.perf_counter()
+        staged = self._stage(self._owner)
+        return staged, time.perf_counter() - started
+
+    def cancel(self) -> None:
+        """End the process if it still runs, and remove the temporary files nothing renamed."""
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+            self._pid = None
+        if self._pipe is not None:
+            os.close(self._pipe)
+            self._pipe = None
+        self._discard()
+
+    def _discard(self) -> None:
+        for place in self._places.all():
+            remove_temporaries(place, self._owner)
 
 
 #: :attr:`Unit.reads` codes: the joint step reads the triple, or only its (property, literal)
