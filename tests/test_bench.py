@@ -216,13 +216,13 @@ def test_bench_writes_files_only_through_write_atomic() -> None:
 
 
 #: A child that forks a grandchild, then each holds 200 MiB of its own (written, so resident),
-#: both for a second: together 400 MiB, where each alone stays near 200.
+#: both for three seconds: together 400 MiB, where each alone stays near 200.
 _TWO_PROCESSES = """
 import os, time
 pid = os.fork()
 held = bytearray(200 * 2**20)
 held[::4096] = b"x" * len(range(0, len(held), 4096))
-time.sleep(1.0)
+time.sleep(3.0)
 if pid == 0:
     os._exit(0)
 os.wait()
