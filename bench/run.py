@@ -672,7 +672,7 @@ def targets(scales: list[Scale]) -> list[Target]:
         v = med[0] if med else math.nan
         out.append(
             Target(
-                "memory: kg build peak RSS < 4 GiB",
+                "memory: kg build peak memory < 4 GiB",
                 s.name,
                 "n/a" if med is None else f"{v:.1f} MiB",
                 f"< {GIB_AS_MIB} MiB",
