@@ -21,6 +21,10 @@ outputs with less work:
   them (a node's results depend on its own triples and on the types and own triples of its
   values; :func:`local_shapes` checks that the shapes look no further). Everything else keeps
   its results.
+* **The export beside the validation.** Once the union's inferences are known, the exports
+  are made in a forked process (:class:`ExportJob`) while this one fills the store and
+  validates; they are written to temporary files and renamed into place (:func:`commit`) only
+  once the data passes ``fail_on``.
 
 When the ontology uses a construct the rule set does not cover, the data holds schema triples,
 or the shapes use a feature the compiler does not cover, the build falls back to the
