@@ -406,6 +406,21 @@ def test_an_export_process_that_fails_is_done_again_by_the_build(
     assert not (tmp_path / "full" / "dip.trig").exists()
     assert _temporaries(tmp_path, project.build_dir) == []
 
+    # the disk fills up after the dataset's temporary file is written, before the Turtle's
+    monkeypatch.setattr(fastbuild, "_export", real)
+    real_stage = fastbuild.stage_atomic
+
+    def full_at_the_turtle(path, payload, owner=None):  # type: ignore[no-untyped-def]
+        if path.name == "dip.ttl":
+            raise OSError(28, "No space left on device")
+        return real_stage(path, payload, owner)
+
+    monkeypatch.setattr(fastbuild, "stage_atomic", full_at_the_turtle)
+    with pytest.raises(OSError, match="No space left"):
+        build(project, tmp_path / "half")
+    assert not (tmp_path / "half" / "dip.trig").exists()
+    assert _temporaries(tmp_path, project.build_dir) == []
+
 
 def test_a_build_that_does_not_conform_stops_the_export_and_leaves_nothing(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -1286,22 +1286,17 @@ def _stage_outputs(
     owner: int,
 ) -> list[Staged]:
     """The exports (:func:`_export`) and the saved inferences, each written to a temporary
-    file of ``owner``'s beside its place, for :func:`commit` to rename into place."""
+    file of ``owner``'s beside its place, for :func:`commit` to rename into place (what a
+    failure leaves, :meth:`ExportJob.cancel` removes)."""
     trig, ttl = _export(units, onto_triples, inferred, joint)
     staged: list[Staged] = []
-    try:
-        cache = places.inferences
-        with contextlib.suppress(OSError):  # a read-only cache: the build goes on without it
-            older = tuple(old for old in cache.parent.glob("inferred-*.nt") if old != cache)
-            tmp = stage_atomic(cache, _inferences_text(inferred), owner)
-            staged.append(Staged(tmp, cache, cache=True, older=older))
-        for place, payload in ((places.dataset, trig), (places.turtle, ttl)):
-            staged.append(Staged(stage_atomic(place, payload, owner), place))
-    except BaseException:
-        for item in staged:
-            with contextlib.suppress(OSError):
-                item.tmp.unlink()
-        raise
+    cache = places.inferences
+    with contextlib.suppress(OSError):  # a read-only cache: the build goes on without it
+        older = tuple(old for old in cache.parent.glob("inferred-*.nt") if old != cache)
+        tmp = stage_atomic(cache, _inferences_text(inferred), owner)
+        staged.append(Staged(tmp, cache, cache=True, older=older))
+    for place, payload in ((places.dataset, trig), (places.turtle, ttl)):
+        staged.append(Staged(stage_atomic(place, payload, owner), place))
     return staged
 
 
