@@ -34,6 +34,7 @@ reference pipeline (``KG_ENGINE=reference`` asks for it).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -102,7 +103,7 @@ _CODE = (
     "validate.py",
 )
 _PACKAGES = ("rdflib", "pyoxigraph", "owlrl", "pyshacl")
-_FORMAT = 2
+_FORMAT = 3
 
 #: Internal graphs of the store; graph:inferred is their union less what is asserted.
 _LOCAL = "urn:kg:inferred-local:"
@@ -356,6 +357,8 @@ class Unit:
     #: Its triples as the exports write them, N-Triples lines with the export names of its
     #: blank nodes (:func:`_unit_lines`); None where ``labels`` is.
     lines: UnitLines | None = None
+    #: What the summary counts of it (:func:`census`); None for a unit made before it was kept.
+    census: Census | None = None
     #: :attr:`nt` parsed, once asked for.
     triples: tuple[list[ox.Triple], list[ox.Triple]] | None = field(default=None, repr=False)
 
@@ -371,6 +374,44 @@ class Unit:
     @property
     def local(self) -> list[ox.Triple]:
         return self._parsed()[1]
+
+
+@dataclass
+class Census:
+    """What ``summary.json`` counts of a source, kept with it so a build does not read its
+    triples again to count them: the subjects of its asserted triples, the nodes its graphs
+    (asserted and local inferences) type with each of the top classes
+    (:data:`kg.pipeline.TOP_CLASSES`), as N-Triples terms, and its number of distinct asserted
+    triples."""
+
+    subjects: list[str]
+    typed: dict[str, list[str]]
+    distinct: int
+
+
+def _type_lines() -> dict[str, str]:
+    """What follows the subject of a line that types it with a top class, by class name."""
+    from kg.namespaces import DIP
+    from kg.pipeline import TOP_CLASSES
+
+    return {f"<{RDF.type}> <{DIP[name]}> .": name for name in TOP_CLASSES}
+
+
+def census(asserted: list[str], local: list[str]) -> Census:
+    """The :class:`Census` of a source's N-Triples lines (a line's subject is what comes before
+    its first space)."""
+    types = _type_lines()
+    typed: dict[str, set[str]] = {}
+    for line in chain(asserted, local):
+        subject, _, rest = line.partition(" ")
+        name = types.get(rest)
+        if name is not None:
+            typed.setdefault(name, set()).add(subject)
+    return Census(
+        subjects=sorted({line.partition(" ")[0] for line in asserted}),
+        typed={name: sorted(nodes) for name, nodes in sorted(typed.items())},
+        distinct=len(set(asserted)),
+    )
 
 
 @dataclass
@@ -492,12 +533,15 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     lap("validate")
     labels = _unit_labels(gid, asserted, local_triples)
     lines = None if labels is None else _unit_lines(gid, asserted, local_triples, labels)
+    nt = (_nt_lines(asserted), _nt_lines(local_triples))
+    counted = census(*nt)
     lap("export")
     return Unit(
         gid=gid,
         path=path,
         key=key,
-        nt=(_nt_lines(asserted), _nt_lines(local_triples)),
+        nt=nt,
+        census=counted,
         triples=(asserted, local_triples),
         bad=bad_triples,
         literal_results=literal_results,
@@ -671,6 +715,7 @@ def save_unit(cache: Path, unit: Unit) -> None:
     meta = {
         "file": unit.path.name,
         "labels": None if unit.labels is None else list(unit.labels),
+        "census": None if unit.census is None else dataclasses.asdict(unit.census),
         "seconds": unit.seconds,
         "literal": [_result_json(r) for r in unit.literal_results],
         "spans": [_result_json(r) for r in unit.span_results],
@@ -724,6 +769,7 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
         span_results=[_result_from_json(d) for d in meta["spans"]],
         cached=True,
         labels=None if meta.get("labels") is None else tuple(meta["labels"]),  # type: ignore[arg-type]
+        census=None if meta.get("census") is None else Census(**meta["census"]),
         seconds=meta.get("seconds") or {},
         lines=lines,
         reads=reads,
@@ -1082,6 +1128,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         t0 = time.perf_counter()
         report, revalidated = _validate(project, store, enc, units, engines, context, joint)
         timings["validate"] += time.perf_counter() - t0
+        union_graphs = [onto_triples, tbox, joint]
 
         built = FastBuilt(
             report=report,
@@ -1097,13 +1144,13 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
             timings["export"] = 0.0
             timings["total"] = time.perf_counter() - started
             built.summary = _summary(
-                store, enc, units, report, onto_triples, inferred, timings, asserted_count
+                units, report, onto_triples, union_graphs, inferred, timings, asserted_count
             )
             return built
 
         # the summary's counts while the export goes on; its seconds once it is done
         built.summary = _summary(
-            store, enc, units, report, onto_triples, inferred, timings, asserted_count
+            units, report, onto_triples, union_graphs, inferred, timings, asserted_count
         )
         staged, seconds = job.result()
         t0 = time.perf_counter()
@@ -1703,33 +1750,38 @@ def _seconds(timings: dict[str, float]) -> dict[str, float]:
 
 
 def _summary(
-    store: ox.Store,
-    enc: _Encoder,
     units: list[Unit],
     report: Report,
     onto_triples: list[ox.Triple],
+    union_graphs: list[list[ox.Triple]],
     inferred: set[str],
     timings: dict[str, float],
     asserted: int,
 ) -> dict[str, Any]:
     """``summary.json``, as :func:`kg.pipeline.build_reference` writes it; ``asserted`` is the
-    number of distinct triples the sources assert."""
-    from kg.namespaces import DIP
+    number of distinct triples the sources assert, ``union_graphs`` the triples of the graphs
+    the union holds besides the sources' (the ontology, its inferences, the joint ones). The
+    counts come from each source's :class:`Census`: a node is typed with a class where any
+    graph types it."""
     from kg.pipeline import TOP_CLASSES
 
-    typed: dict[str, set[Any]] = {}
-    for name in TOP_CLASSES:
-        cls = ox.NamedNode(str(DIP[name]))
-        typed[name] = {q.subject for q in store.quads_for_pattern(None, _RDF_TYPE, cls, None)}
-    # the sources' subjects as their lines start, against the typed nodes as they were before
-    # the store held them (a blank node's label loses the store's prefix; IRIs are the same),
-    # in N-Triples too
-    raw = {name: {str(enc.raw(n)) for n in nodes} for name, nodes in typed.items()}
+    counted = [unit.census or census(*unit.nt) for unit in units]
+    typed: dict[str, set[str]] = {name: set() for name in TOP_CLASSES}
+    for c in counted:
+        for name, nodes in c.typed.items():
+            typed[name].update(nodes)
+    types = _type_lines()
+    for triples in union_graphs:
+        for line in _nt_lines(triples):
+            subject, _, rest = line.partition(" ")
+            name = types.get(rest)
+            if name is not None:
+                typed[name].add(subject)
     sources: dict[str, dict[str, int]] = {}
-    for unit in units:
-        subjects = {line.partition(" ")[0] for line in unit.nt[0]}
-        counts = {name: len(subjects & raw[name]) for name in TOP_CLASSES}
-        counts["triples"] = len(set(unit.nt[0]))
+    for unit, c in zip(units, counted, strict=True):
+        subjects = set(c.subjects)
+        counts = {name: len(subjects & typed[name]) for name in TOP_CLASSES}
+        counts["triples"] = c.distinct
         sources[str(unit.gid).rsplit("/", 1)[-1]] = counts
     return {
         "conforms": report.conforms,
