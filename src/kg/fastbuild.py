@@ -1268,9 +1268,11 @@ def _export(
     return trig, turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
 
 
-#: A blank node as an N-Triples line's subject, and as its object: a label has no white space
-#: or quote, where the last term of a line with a literal object holds the literal's quote.
-_BLANK_SUBJECT = re.compile(r"^_:([^\s\"]+) ", re.MULTILINE)
+#: A blank node as an N-Triples line's subject (after the line end before it), and as its
+#: object: a label has no white space or quote, where the last term of a line with a literal
+#: object holds the literal's quote. The subject's pattern starts with the line end, a literal
+#: the search can skip ahead to, where ``^`` would be tried at every character.
+_BLANK_SUBJECT = re.compile(r"\n_:([^\s\"]+) ")
 _BLANK_OBJECT = re.compile(r" _:([^\s\"]+) \.$", re.MULTILINE)
 
 
@@ -1278,7 +1280,8 @@ def skolemized(ntriples: str, prefix: str) -> str:
     """N-Triples with each blank node ``_:b`` written as the IRI ``<{prefix}b>``, as the
     writer writes a triple with that IRI in its place."""
     iri = "<" + prefix.replace("\\", "\\\\") + r"\1>"
-    return _BLANK_OBJECT.sub(" " + iri + " .", _BLANK_SUBJECT.sub(iri + " ", ntriples))
+    subjects = _BLANK_SUBJECT.sub("\n" + iri + " ", "\n" + ntriples)[1:]
+    return _BLANK_OBJECT.sub(" " + iri + " .", subjects)
 
 
 def _inferences_path(project: Project) -> Path:
