@@ -218,12 +218,6 @@ class _Encoder:
     def quads(self, triples: Iterable[ox.Triple], graph: Any) -> list[ox.Quad]:
         return [ox.Quad(self(t.subject), t.predicate, self(t.object), graph) for t in triples]
 
-    def raw(self, node: Any) -> Any:
-        """A subject as it was before :meth:`__call__` (an IRI or a blank node)."""
-        if isinstance(node, ox.BlankNode) and node.value.startswith(self._prefix):
-            return ox.BlankNode(node.value[len(self._prefix) :])
-        return node
-
     def node(self, node: Node) -> Any:
         from kg.fastshacl import to_ox as shacl_to_ox
 
@@ -378,15 +372,18 @@ class Unit:
 
 @dataclass
 class Census:
-    """What ``summary.json`` counts of a source, kept with it so a build does not read its
-    triples again to count them: the subjects of its asserted triples, the nodes its graphs
-    (asserted and local inferences) type with each of the top classes
-    (:data:`kg.pipeline.TOP_CLASSES`), as N-Triples terms, and its number of distinct asserted
-    triples."""
+    """What a build looks up of a source without reading its triples, kept with it: the
+    subjects of its asserted triples and the nodes its graphs (asserted and local inferences)
+    type with each of the top classes (:data:`kg.pipeline.TOP_CLASSES`), which
+    ``summary.json`` counts, with its number of distinct asserted triples; and the subjects and
+    the values (IRIs and blank nodes) of all its triples, which tell the validation of a
+    rebuild which sources to read. Nodes are N-Triples terms."""
 
     subjects: list[str]
     typed: dict[str, list[str]]
     distinct: int
+    all_subjects: list[str]
+    objects: list[str]
 
 
 def _type_lines() -> dict[str, str]:
@@ -407,11 +404,22 @@ def census(asserted: list[str], local: list[str]) -> Census:
         name = types.get(rest)
         if name is not None:
             typed.setdefault(name, set()).add(subject)
+    subjects = {line.partition(" ")[0] for line in asserted}
     return Census(
-        subjects=sorted({line.partition(" ")[0] for line in asserted}),
+        subjects=sorted(subjects),
         typed={name: sorted(nodes) for name, nodes in sorted(typed.items())},
         distinct=len(set(asserted)),
+        all_subjects=sorted(subjects.union(line.partition(" ")[0] for line in local)),
+        objects=sorted({node for node in map(_node_object, chain(asserted, local)) if node}),
     )
+
+
+def _node_object(line: str) -> str | None:
+    """The value of an N-Triples line where it is an IRI or a blank node, else None. The last
+    term of a line whose value is a literal ends in the literal's quote, its language tag or
+    its datatype, and holds a quote."""
+    last = line[:-2].rpartition(" ")[2]
+    return None if '"' in last else last
 
 
 @dataclass
@@ -968,7 +976,8 @@ class FastBuilt:
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     engine: str = "fast"
-    store: Any = None
+    #: Makes the union's store (or gives the one the validation made).
+    fill: Callable[[], Any] | None = field(default=None, repr=False)
     reused: int = 0
     revalidated: int | None = None
     export_forked: bool = False  # the export ran in a process of its own
@@ -981,6 +990,9 @@ class FastBuilt:
         g = Graph()
         bind_prefixes(g)
         todo = [n for n in nodes if isinstance(n, BNode)]
+        if not todo or self.fill is None:
+            return g
+        store = self.fill()
         seen: set[Node] = set()
         for _depth in range(5):
             nxt = []
@@ -988,7 +1000,7 @@ class FastBuilt:
                 if node in seen:
                     continue
                 seen.add(node)
-                quads = list(self.store.quads_for_pattern(None, None, enc(node), None))
+                quads = list(store.quads_for_pattern(None, None, enc(node), None))
                 asserted = [q for q in quads if not str(q.graph_name).startswith("<urn:kg:")]
                 for q in asserted or quads:  # the words of the mapping file, where it has any
                     s, p = _decode(q.subject), _decode(q.predicate)
@@ -1113,28 +1125,36 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         places,
     )
     try:
-        t0 = time.perf_counter()
         enc = _Encoder()
-        store = ox.Store()
-        onto_g = to_ox(ONTOLOGY_GRAPH)
-        store.bulk_extend(enc.quads(onto_triples, onto_g))
-        store.bulk_extend(enc.quads(tbox, _TBOX))
-        for unit in units:
-            _add_to_store(store, unit, enc, units_dir)
-        store.bulk_extend(enc.quads(joint, _JOINT))
-        timings["reason"] += time.perf_counter() - t0
+        filled: dict[str, Any] = {}
+
+        def fill() -> ox.Store:
+            """The union in a store: every graph whole."""
+            if "store" not in filled:
+                t0 = time.perf_counter()
+                store = ox.Store()
+                store.bulk_extend(enc.quads(onto_triples, to_ox(ONTOLOGY_GRAPH)))
+                store.bulk_extend(enc.quads(tbox, _TBOX))
+                for unit in units:
+                    _add_to_store(store, unit, enc, units_dir)
+                store.bulk_extend(enc.quads(joint, _JOINT))
+                filled["store"], filled["seconds"] = store, time.perf_counter() - t0
+            return filled["store"]
 
         # --- validate -------------------------------------------------------------------------
         t0 = time.perf_counter()
-        report, revalidated = _validate(project, store, enc, units, engines, context, joint)
-        timings["validate"] += time.perf_counter() - t0
+        union = _Union(units, onto_triples, tbox, joint)
+        report, revalidated = _validate(project, union, engines, context, joint, enc, fill)
+        filling = filled.get("seconds", 0.0)  # the store's filling, as before the validation
+        timings["reason"] += filling
+        timings["validate"] += time.perf_counter() - t0 - filling
         union_graphs = [onto_triples, tbox, joint]
 
         built = FastBuilt(
             report=report,
             summary={},
             timings=timings,
-            store=store,
+            fill=fill,
             reused=len(units) - made,
             revalidated=revalidated,
             export_forked=job.forked,
@@ -1556,24 +1576,6 @@ def _context_digest(project: Project) -> str:
 _RDF_TYPE = ox.NamedNode(str(RDF.type))
 
 
-def _origin(store: ox.Store, names: list[tuple[Any, str]], node: Any) -> str | None:
-    """The mapping file a node (a store term) comes from, as :func:`kg.validate.node_origins`
-    gives it: the first (in file order) that types it, for a named node, else the first that
-    says anything about it."""
-    if isinstance(node, ox.Literal):
-        return None
-    graphs = {q.graph_name for q in store.quads_for_pattern(node, None, None, None)}
-    if isinstance(node, ox.NamedNode):
-        typed = {q.graph_name for q in store.quads_for_pattern(node, _RDF_TYPE, None, None)}
-        for g, name in names:
-            if g in typed:
-                return name
-    for g, name in names:
-        if g in graphs:
-            return name
-    return None
-
-
 def _source_names(project: Project, units: list[Unit]) -> list[tuple[Any, str]]:
     out = []
     for unit in units:
@@ -1611,53 +1613,163 @@ def _state_path(project: Project) -> Path:
     return project.build_dir / ".cache" / "validation.json"
 
 
+class _Union:
+    """The union's graphs as N-Triples lines: each source's asserted and locally inferred
+    triples, and the ontology's, its inferences' and the joint inferences' triples. What the
+    validation looks up in them it finds through each source's :class:`Census`, reading the
+    lines of the sources that hold a node it looks for."""
+
+    def __init__(
+        self,
+        units: list[Unit],
+        onto_triples: list[ox.Triple],
+        tbox: list[ox.Triple],
+        joint: list[ox.Triple],
+    ) -> None:
+        self.units = units
+        self.census = [unit.census or census(*unit.nt) for unit in units]
+        self.shared: list[tuple[Any, list[str]]] = [
+            (to_ox(ONTOLOGY_GRAPH), _nt_lines(onto_triples)),
+            (_TBOX, _nt_lines(tbox)),
+            (_JOINT, _nt_lines(joint)),
+        ]
+        self._sets: dict[tuple[int, str], set[str]] = {}
+
+    def _set(self, n: int, what: str) -> set[str]:
+        found = self._sets.get((n, what))
+        if found is None:
+            found = self._sets[(n, what)] = set(getattr(self.census[n], what))
+        return found
+
+    def subjects_of(self, n: int) -> set[str]:
+        """The subjects of a source's triples, asserted and inferred."""
+        return self._set(n, "all_subjects")
+
+    def graphs(self, n: int) -> list[tuple[Any, list[str]]]:
+        """A source's graphs as the store names them, with their lines."""
+        unit = self.units[n]
+        return [
+            (to_ox(unit.gid), unit.nt[0]),
+            (ox.NamedNode(_LOCAL + str(unit.gid)), unit.nt[1]),
+        ]
+
+    def holding(self, nodes: set[str], what: str) -> Iterator[tuple[Any, list[str]]]:
+        """The graphs of the sources whose census has one of ``nodes`` among ``what``
+        (``all_subjects`` or ``objects``), then the shared graphs."""
+        for n in range(len(self.units)):
+            if not self._set(n, what).isdisjoint(nodes):
+                yield from self.graphs(n)
+        yield from self.shared
+
+    def about(self, nodes: set[str]) -> dict[Any, list[str]]:
+        """The lines of every graph whose subject is one of ``nodes``, by graph."""
+        out: dict[Any, list[str]] = {}
+        for graph, lines in self.holding(nodes, "all_subjects"):
+            mine = [line for line in lines if line.partition(" ")[0] in nodes]
+            if mine:
+                out.setdefault(graph, []).extend(mine)
+        return out
+
+    def pointing(self, nodes: set[str]) -> set[str]:
+        """The subjects of every triple whose value is one of ``nodes``."""
+        return {
+            line.partition(" ")[0]
+            for _graph, lines in self.holding(nodes, "objects")
+            for line in lines
+            if _node_object(line) in nodes
+        }
+
+    def origin(self, node: str) -> str | None:
+        """The index of the source a node comes from, as :func:`kg.validate.node_origins`
+        gives it: the first (in file order) whose asserted triples type it, for a named node,
+        else the first whose asserted triples say anything about it."""
+        holders = [n for n in range(len(self.units)) if node in self._set(n, "subjects")]
+        if node.startswith("<"):
+            typing = node + f" <{RDF.type}> "
+            for n in holders:
+                if any(line.startswith(typing) for line in self.units[n].nt[0]):
+                    return n  # type: ignore[return-value]
+        return holders[0] if holders else None  # type: ignore[return-value]
+
+
+def _term(node: Node) -> str:
+    """An rdflib node as an N-Triples term."""
+    return str(to_ox(node))
+
+
+def _node_of(term: str) -> Node:
+    """An N-Triples term (an IRI or a blank node) as an rdflib node."""
+    if term.startswith("_:"):
+        return BNode(term[2:])
+    return URIRef(term[1:-1])
+
+
+def _plan(
+    project: Project, units: list[Unit], engines: Engines, context: str
+) -> tuple[dict[str, Any], list[Unit], list[Unit]] | None:
+    """Where the last build's SHACL results can be kept: the state it left, the sources that
+    changed since, and those sources as they were; None where everything is validated again
+    (no state, other shapes or code, other sources, shapes that look further than a node's
+    values, a changed source's old work gone)."""
+    state = _load_state(project)
+    keys = {str(u.gid): u.key for u in units}
+    if (
+        state is None
+        or state.get("context") != context
+        or not engines.local_shapes
+        or set(state["units"]) != set(keys)
+    ):
+        return None
+    changed = [u for u in units if state["units"][str(u.gid)] != u.key]
+    old_units = []
+    for u in changed:
+        old = load_unit(project.build_dir / ".cache" / "units", u.path, state["units"][str(u.gid)])
+        if old is None:
+            return None
+        old_units.append(old)
+    return state, changed, old_units
+
+
 def _validate(
     project: Project,
-    store: ox.Store,
-    enc: _Encoder,
-    units: list[Unit],
+    union: _Union,
     engines: Engines,
     context: str,
     joint: list[ox.Triple],
+    enc: _Encoder,
+    fill: Callable[[], ox.Store],
 ) -> tuple[Report, int | None]:
     """The report: the cached literal and span results of every source, and the SHACL results,
-    kept from the last build where they cannot have changed."""
+    kept from the last build where they cannot have changed. A full validation runs on the
+    store ``fill`` makes; one of a rebuild on a store of the nodes it validates again, their
+    values and the shared graphs."""
     from kg.fastshacl import FastShaclError
 
     assert engines.shapes is not None
+    units = union.units
     bad: set[ox.Triple] = set()
     for unit in units:
         bad.update(unit.bad)
-    removed: list[ox.Quad] = []
-    for t in bad:
-        for q in list(store.quads_for_pattern(enc(t.subject), t.predicate, enc(t.object), None)):
-            removed.append(q)
-            store.remove(q)
 
-    state = _load_state(project)
-    keys = {str(u.gid): u.key for u in units}
+    plan = _plan(project, units, engines, context)
     focus: set[Node] | None = None
     kept: list[Result] = []
-    if (
-        state is not None
-        and state.get("context") == context
-        and engines.local_shapes
-        and set(state["units"]) == set(keys)
-    ):
-        changed = [u for u in units if state["units"][str(u.gid)] != u.key]
-        old_units = []
-        for u in changed:
-            old_key = state["units"][str(u.gid)]
-            old = load_unit(project.build_dir / ".cache" / "units", u.path, old_key)
-            if old is None:
-                break
-            old_units.append(old)
-        else:
-            old_joint = set(_parse_nt(state["joint"].encode("utf-8")))
-            focus = _affected(store, enc, changed, old_units, old_joint, set(joint))
-            kept = [
-                r for r in (_result_from_json(d) for d in state["shacl"]) if r.focus not in focus
-            ]
+    if plan is None:
+        store = fill()
+        removed: list[ox.Quad] = []
+        for t in bad:
+            pattern = store.quads_for_pattern(enc(t.subject), t.predicate, enc(t.object), None)
+            for q in list(pattern):
+                removed.append(q)
+                store.remove(q)
+    else:
+        state, changed, old_units = plan
+        old_joint = set(_nt_lines(_parse_nt(state["joint"].encode("utf-8"))))
+        nodes = _affected(union, changed, old_units, old_joint, set(union.shared[2][1]))
+        focus = {_node_of(node) for node in nodes}
+        kept = [r for r in (_result_from_json(d) for d in state["shacl"]) if r.focus not in focus]
+        store = _neighbourhood(union, nodes, bad, enc)
+        removed = []
     echoed = echoed_pairs(_rdflib_graph(bad))
     try:
         found = engines.shapes.results(store, focus=focus, union=True)
@@ -1673,7 +1785,7 @@ def _validate(
             json.dumps(
                 {
                     "context": context,
-                    "units": keys,
+                    "units": {str(u.gid): u.key for u in units},
                     "joint": _nt(joint).decode("utf-8"),
                     "shacl": [_result_json(r) for r in shacl],
                 },
@@ -1691,7 +1803,8 @@ def _validate(
     placed = []
     for r in dict.fromkeys(results):
         if r.focus not in origins:
-            origins[r.focus] = _origin(store, names, enc.node(r.focus))
+            n = None if isinstance(r.focus, Literal) else union.origin(_term(r.focus))
+            origins[r.focus] = None if n is None else names[n][1]
         placed.append(
             Result(
                 focus=r.focus,
@@ -1714,35 +1827,51 @@ def _load_state(project: Project) -> dict[str, Any] | None:
 
 
 def _affected(
-    store: ox.Store,
-    enc: _Encoder,
+    union: _Union,
     changed: list[Unit],
     old_units: list[Unit],
-    old_joint: set[ox.Triple],
-    new_joint: set[ox.Triple],
-) -> set[Node]:
+    old_joint: set[str],
+    new_joint: set[str],
+) -> set[str]:
     """The nodes whose SHACL results a change of ``changed`` (from ``old_units``) can change:
-    the subjects and objects of every triple the union gained or lost, and the nodes that point
-    to a node whose own triples changed."""
-    candidates: set[ox.Triple] = set()
+    the subjects and values of every triple the union gained or lost, and the nodes that point
+    to a node whose own triples changed. N-Triples lines and terms."""
+    candidates: set[str] = set()
     for old, new in zip(old_units, changed, strict=True):
-        before = set(old.asserted) | set(old.local)
-        after = set(new.asserted) | set(new.local)
-        candidates |= before ^ after
+        candidates |= set(chain(*old.nt)) ^ set(chain(*new.nt))
     candidates |= old_joint ^ new_joint
-    changed_graphs = {to_ox(u.gid) for u in changed} | {
-        ox.NamedNode(_LOCAL + str(u.gid)) for u in changed
-    }
-    changed_graphs.add(_JOINT)
-    delta: list[ox.Triple] = []
-    for t in candidates:
-        quads = store.quads_for_pattern(enc(t.subject), t.predicate, enc(t.object), None)
-        if not any(q.graph_name not in changed_graphs for q in quads):
-            delta.append(t)
-    subjects = {enc(t.subject) for t in delta}
-    touched = subjects | {enc(t.object) for t in delta if not isinstance(t.object, ox.Literal)}
-    pointing = {q.subject for s in subjects for q in store.quads_for_pattern(None, None, s, None)}
-    return {_decode(n) for n in touched | pointing}
+    # a triple still held by a graph that did not change is neither gained nor lost
+    mine = {id(unit) for unit in changed}
+    held = {line.partition(" ")[0] for line in candidates}
+    for n, unit in enumerate(union.units):
+        if id(unit) not in mine and not union.subjects_of(n).isdisjoint(held):
+            for _graph, lines in union.graphs(n):
+                candidates.difference_update(candidates.intersection(lines))
+    for _graph, lines in union.shared[:2]:
+        candidates.difference_update(candidates.intersection(lines))
+    subjects = {line.partition(" ")[0] for line in candidates}
+    values = {node for node in map(_node_object, candidates) if node}
+    return subjects | values | union.pointing(subjects)
+
+
+def _neighbourhood(
+    union: _Union, nodes: set[str], bad: set[ox.Triple], enc: _Encoder
+) -> ox.Store:
+    """A store with what the shapes read to validate ``nodes`` when they look no further than
+    a node's values (:func:`local_shapes`): the triples of the nodes and of their values, in
+    every graph, and the ontology's and its inferences' graphs whole; the ill-typed triples
+    left out, as the full validation removes them."""
+    about = union.about(nodes)
+    values = {node for lines in about.values() for node in map(_node_object, lines) if node}
+    for graph, lines in union.about(values - nodes).items():
+        about.setdefault(graph, []).extend(lines)
+    for graph, lines in union.shared[:2]:
+        about[graph] = lines  # whole, in place of the lines of the nodes
+    store = ox.Store()
+    for graph, lines in about.items():
+        triples = [t for t in _parse_lines(sorted(set(lines))) if t not in bad]
+        store.bulk_extend(enc.quads(triples, graph))
+    return store
 
 
 # --- summary ----------------------------------------------------------------------------------
