@@ -118,6 +118,30 @@ def test_a_blank_node_of_a_counted_class_is_counted_as_the_reference_counts_it(
     assert fast_files["summary"] == ref_files["summary"]
 
 
+def test_a_node_two_sources_or_a_source_and_the_ontology_type_apart_is_caught(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The union's reasoning leaves out the type triples of nodes typed with one class only;
+    a node that two sources type with disjoint classes, or a source and the ontology, is still
+    a common individual of both, as the reference finds."""
+    project = project_copy
+    first, second = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[:2]
+    two, onto = "https://w3id.org/dip/id/test/two", "https://w3id.org/dip/id/test/onto"
+    with first.open("a", encoding="utf-8") as f:
+        f.write(f'\n<{two}> a dip:Person ; rdfs:label "Two"@en .\n')
+        f.write(f'<{onto}> a dip:Person ; rdfs:label "Onto"@en .\n')
+    with second.open("a", encoding="utf-8") as f:
+        f.write(f'\n<{two}> a dip:Organization ; rdfs:label "Two"@en .\n')
+    ontology = project.ontology_files()[0]
+    with ontology.open("a", encoding="utf-8") as f:
+        f.write(f"\n<{onto}> a <https://w3id.org/dip/ontology#Organization> .\n")
+    reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
+    _assert_same(reference, fast, ref_files, fast_files)
+    trig = (tmp_path / "fast" / "dip.trig").read_text(encoding="utf-8")
+    for node in (two, onto):
+        assert f"common individual {node}" in trig
+
+
 def _edit(project: Project) -> tuple[str, str]:
     """Change one article: drop an event's label (a violation appears) and rename an actor's
     role title (a value changes)."""
@@ -207,6 +231,36 @@ def test_a_changed_source_text_makes_its_article_checked_again(
 def test_the_text_names_of_a_mapping_file_are_its_runs_that_end_in_txt(data: bytes) -> None:
     runs = re.findall(rb"[^\s\"'<>/\\]+", data)
     assert fastbuild.text_names(data) == {run for run in runs if run.endswith(b".txt")}
+
+
+def test_a_rebuild_names_a_failing_blank_node_by_the_triples_that_lead_to_it(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild validates on a store of the changed nodes and their values only; a report
+    that names a blank node still gets the triples that lead to it, and its source file, from
+    the whole union, as the reference build gives them."""
+    from rdflib import BNode, URIRef
+    from rdflib.namespace import RDFS
+
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project, tmp_path / "first")
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[0]
+    holder = URIRef("https://w3id.org/dip/id/test/holder")
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"\n<{holder}> rdfs:seeAlso [ a dip:Event ] .\n")
+    again = build(project, tmp_path / "again")
+    assert again.revalidated is not None  # validated again only where needed
+    blanks = [
+        r
+        for r in again.report.results
+        if isinstance(r.focus, BNode) and str(r.shape).endswith("#EventShape")
+    ]
+    assert blanks and {r.source_file for r in blanks} == {f"seeds/{path.name}"}
+    graph = again.label_graph(r.focus for r in blanks)
+    assert (holder, RDFS.seeAlso, blanks[0].focus) in graph
+    reference = _reference(project, tmp_path / "ref", monkeypatch)
+    assert _results(again.report) == _results(reference.report)
 
 
 def test_the_comparison_catches_an_incremental_build_that_validates_too_little(
@@ -406,7 +460,7 @@ def test_an_export_process_that_fails_is_done_again_by_the_build(
     assert not (tmp_path / "full" / "dip.trig").exists()
     assert _temporaries(tmp_path, project.build_dir) == []
 
-    # the disk fills up after the dataset's temporary file is written, before the Turtle's
+    # the disk fills up when the Turtle file is staged, while the dataset's may be written
     monkeypatch.setattr(fastbuild, "_export", real)
     real_stage = fastbuild.stage_atomic
 

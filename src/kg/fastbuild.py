@@ -20,11 +20,15 @@ outputs with less work:
   validated again: nodes whose own triples changed in the union, and the nodes that point to
   them (a node's results depend on its own triples and on the types and own triples of its
   values; :func:`local_shapes` checks that the shapes look no further). Everything else keeps
-  its results.
-* **The export beside the validation.** Once the union's inferences are known, the exports
-  are made in a forked process (:class:`ExportJob`) while this one fills the store and
-  validates; they are written to temporary files and renamed into place (:func:`commit`) only
-  once the data passes ``fail_on``.
+  its results. Each source keeps a :class:`Census` of the nodes its triples are about and
+  point to, so a rebuild finds those nodes, their values and the sources that hold them
+  without a store of the whole union, and validates them on a store of just their triples and
+  the ontology's graphs (:func:`_neighbourhood`). The whole union goes into a store only for
+  a full validation, or when a report names a blank node (:meth:`FastBuilt.label_graph`).
+* **The export beside the validation.** Once the union's inferences are known, ``dip.trig``
+  and the saved inferences are made in a forked process (:class:`ExportJob`) while this one
+  validates; this one makes ``dip.ttl`` once the data has passed ``fail_on``. Each is written
+  to a temporary file and renamed into place (:func:`commit`) once all are written.
 
 When the ontology uses a construct the rule set does not cover, the data holds schema triples,
 or the shapes use a feature the compiler does not cover, the build falls back to the
@@ -1120,10 +1124,8 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         dataset=out_dir / OUTPUTS["dataset"],
         turtle=out_dir / OUTPUTS["turtle"],
     )
-    job = ExportJob(
-        functools.partial(_stage_outputs, places, units, onto_triples, inferred, joint_lines),
-        places,
-    )
+    stage = functools.partial(_stage_outputs, places, units, onto_triples, inferred, joint_lines)
+    job = ExportJob(functools.partial(stage, _BESIDE), places)
     try:
         enc = _Encoder()
         filled: dict[str, Any] = {}
@@ -1172,10 +1174,13 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         built.summary = _summary(
             units, report, onto_triples, union_graphs, inferred, timings, asserted_count
         )
+        t0 = time.perf_counter()
+        mine = stage(frozenset({"dataset", "inferences", "turtle"}) - _BESIDE, job.owner)
+        made_here = time.perf_counter() - t0
         staged, seconds = job.result()
         t0 = time.perf_counter()
-        commit(staged)
-        timings["export"] += seconds + time.perf_counter() - t0
+        commit(staged + mine)
+        timings["export"] += seconds + made_here + time.perf_counter() - t0
     finally:
         job.cancel()
     timings["total"] = time.perf_counter() - started
@@ -1202,10 +1207,12 @@ def _export(
     onto_triples: list[ox.Triple],
     inferred: set[str],
     joint: set[str],
-) -> tuple[bytes, bytes]:
-    """``dip.trig`` and ``dip.ttl``, as :func:`kg.export.serialize` writes them from the whole
-    dataset: each source's blank nodes named by the names cached with it. ``inferred`` and
-    ``joint`` are the N-Triples lines of the inferences and of those made on the union."""
+    parts: frozenset[str] = frozenset({"dataset", "turtle"}),
+) -> tuple[bytes | None, bytes | None]:
+    """``dip.trig`` and ``dip.ttl`` (those of them ``parts`` names, else None), as
+    :func:`kg.export.serialize` writes them from the whole dataset: each source's blank nodes
+    named by the names cached with it. ``inferred`` and ``joint`` are the N-Triples lines of
+    the inferences and of those made on the union."""
     from kg.export import tree_labels
 
     onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
@@ -1232,19 +1239,27 @@ def _export(
         per_unit = False
     dataset_quads = [ox.Quad(t.subject, t.predicate, t.object, onto_g) for t in onto_triples]
     union_quads = [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in onto_triples]
+    dataset, turtle = "dataset" in parts, "turtle" in parts
     if not per_unit:
-        for unit in units:
-            g = to_ox(unit.gid)
-            dataset_quads += [ox.Quad(t.subject, t.predicate, t.object, g) for t in unit.asserted]
-            union_quads += [
-                ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted
+        trig = ttl = None
+        if dataset:
+            for unit in units:
+                g = to_ox(unit.gid)
+                dataset_quads += [
+                    ox.Quad(t.subject, t.predicate, t.object, g) for t in unit.asserted
+                ]
+            dataset_quads += [
+                ox.Quad(t.subject, t.predicate, t.object, inferred_g)
+                for t in _parse_lines(sorted(inferred))
             ]
-        dataset_quads += [
-            ox.Quad(t.subject, t.predicate, t.object, inferred_g)
-            for t in _parse_lines(sorted(inferred))
-        ]
-        trig = serialize_quads(canonical_quads(dataset_quads), "trig")
-        return trig, serialize_quads(canonical_quads(union_quads), "turtle")
+            trig = serialize_quads(canonical_quads(dataset_quads), "trig")
+        if turtle:
+            for unit in units:
+                union_quads += [
+                    ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted
+                ]
+            ttl = serialize_quads(canonical_quads(union_quads), "turtle")
+        return trig, ttl
 
     # the ontology's blank nodes, and those of inferences made on the union, named on their own
     rest_quads = [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in rest]
@@ -1255,18 +1270,33 @@ def _export(
     if any(u.lines is None for u in units):
         raise _Fallback("a source's export lines are missing")
 
-    # Each graph's block (a source's made with it), in the order kg.export.canonical_quads
-    # sorts quads: by graph name, then by the triple's string (which its N-Triples line starts
-    # with; the " ." after it sorts before anything a longer triple could go on with).
+    return (
+        _dataset_text(units, onto_triples, rest, inferred, joint, shared) if dataset else None,
+        _turtle_text(units, onto_triples, shared_union) if turtle else None,
+    )
+
+
+def _dataset_text(
+    units: list[Unit],
+    onto_triples: list[ox.Triple],
+    rest: list[ox.Triple],
+    inferred: set[str],
+    joint: set[str],
+    shared: dict[str, str],
+) -> bytes:
+    """``dip.trig`` from each source's cached block: each graph's block, in the order
+    kg.export.canonical_quads sorts quads: by graph name, then by the triple's string (which
+    its N-Triples line starts with; the " ." after it sorts before anything a longer triple
+    could go on with). ``rest`` are the inferences that do not come from one source, and
+    ``shared`` the export names of their blank nodes and the ontology's."""
+    onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
     blocks: list[tuple[str, str]] = [
         (str(onto_g), _trig_block(sorted(set(_nt_lines(_renamed(onto_triples, shared)))), onto_g)),
     ]
     own: set[str] = set(_nt_lines(_renamed(rest, shared)))
-    union: list[list[str]] = [sorted(set(_nt_lines(_renamed(onto_triples, shared_union))))]
     for unit in units:
         assert unit.lines is not None
         blocks.append((str(to_ox(unit.gid)), unit.lines.trig))
-        union.append(unit.lines.union)
         own.update(
             line
             for mine, line in zip(unit.nt[1], unit.lines.local, strict=True)
@@ -1277,15 +1307,25 @@ def _export(
     blocks.sort(key=lambda block: block[0])
     body = "".join(block for _graph, block in blocks)
     del blocks
-    trig = (_trig_head() + body).encode("utf-8") if body else b""
-    del body
+    return (_trig_head() + body).encode("utf-8") if body else b""
+
+
+def _turtle_text(
+    units: list[Unit], onto_triples: list[ox.Triple], shared_union: dict[str, str]
+) -> bytes:
+    """``dip.ttl`` from each source's cached union lines and the ontology's triples (their
+    blank nodes named by ``shared_union``)."""
+    union: list[list[str]] = [sorted(set(_nt_lines(_renamed(onto_triples, shared_union))))]
+    for unit in units:
+        assert unit.lines is not None
+        union.append(unit.lines.union)
     # each source's union lines are sorted already: the sort merges those runs, and groupby
     # keeps each line once
     merged = sorted(chain.from_iterable(union))
+    del union
     ntriples = "\n".join([line for line, _same in groupby(merged)]).encode("utf-8")
     del merged
-    del union
-    return trig, turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
+    return turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
 
 
 #: A blank node as an N-Triples line's subject (after the line end before it), and as its
@@ -1347,26 +1387,35 @@ class Staged(NamedTuple):
     older: tuple[Path, ...] = ()  # the cache's files it replaces
 
 
+#: What the export's process makes (the rest, ``dip.ttl``, the build makes once it has
+#: validated): the two take about as long.
+_BESIDE = frozenset({"inferences", "dataset"})
+
+
 def _stage_outputs(
     places: Places,
     units: list[Unit],
     onto_triples: list[ox.Triple],
     inferred: set[str],
     joint: set[str],
+    parts: frozenset[str],
     owner: int,
 ) -> list[Staged]:
-    """The exports (:func:`_export`) and the saved inferences, each written to a temporary
-    file of ``owner``'s beside its place, for :func:`commit` to rename into place (what a
-    failure leaves, :meth:`ExportJob.cancel` removes)."""
-    trig, ttl = _export(units, onto_triples, inferred, joint)
+    """Those of the exports (:func:`_export`) and the saved inferences that ``parts`` names
+    (``inferences``, ``dataset``, ``turtle``), each written to a temporary file of ``owner``'s
+    beside its place, for :func:`commit` to rename into place (what a failure leaves,
+    :meth:`ExportJob.cancel` removes)."""
+    trig, ttl = _export(units, onto_triples, inferred, joint, parts)
     staged: list[Staged] = []
     cache = places.inferences
-    with contextlib.suppress(OSError):  # a read-only cache: the build goes on without it
-        older = tuple(old for old in cache.parent.glob("inferred-*.nt") if old != cache)
-        tmp = stage_atomic(cache, _inferences_text(inferred), owner)
-        staged.append(Staged(tmp, cache, cache=True, older=older))
+    if "inferences" in parts:
+        with contextlib.suppress(OSError):  # a read-only cache: the build goes on without it
+            older = tuple(old for old in cache.parent.glob("inferred-*.nt") if old != cache)
+            tmp = stage_atomic(cache, _inferences_text(inferred), owner)
+            staged.append(Staged(tmp, cache, cache=True, older=older))
     for place, payload in ((places.dataset, trig), (places.turtle, ttl)):
-        staged.append(Staged(stage_atomic(place, payload, owner), place))
+        if payload is not None:
+            staged.append(Staged(stage_atomic(place, payload, owner), place))
     return staged
 
 
@@ -1403,7 +1452,7 @@ class ExportJob:
     def __init__(self, stage: Callable[[int], list[Staged]], places: Places) -> None:
         self._stage = stage
         self._places = places
-        self._owner = os.getpid()  # the temporary files carry the build's id, not the child's
+        self.owner = os.getpid()  # the temporary files carry the build's id, not the child's
         self._pid: int | None = None
         self._pipe: int | None = None
         self.forked = False
@@ -1430,9 +1479,9 @@ class ExportJob:
     def _child(self, pipe: int) -> NoReturn:
         code = 1
         try:
-            _die_with_parent(self._owner)
+            _die_with_parent(self.owner)
             started = time.perf_counter()
-            staged = self._stage(self._owner)
+            staged = self._stage(self.owner)
             seconds = time.perf_counter() - started
             message: dict[str, Any] = {
                 "staged": [
@@ -1477,7 +1526,7 @@ class ExportJob:
                 return staged, float(message["seconds"])
             self._discard()
         started = time.perf_counter()
-        staged = self._stage(self._owner)
+        staged = self._stage(self.owner)
         return staged, time.perf_counter() - started
 
     def cancel(self) -> None:
@@ -1494,7 +1543,7 @@ class ExportJob:
 
     def _discard(self) -> None:
         for place in self._places.all():
-            remove_temporaries(place, self._owner)
+            remove_temporaries(place, self.owner)
 
 
 #: :attr:`Unit.reads` codes: the joint step reads the triple, or only its (property, literal)
@@ -1537,12 +1586,13 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
 def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
     """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union (the sources' triples
     and their local inferences that :attr:`Unit.reads` marks), with one triple for each
-    (property, literal) pair of the union."""
-    from kg.rules import Triples
+    (property, literal) pair of the union, and without the type triples of nodes that no
+    disjointness can catch (:func:`_lone_types`)."""
+    from kg.rules import Triples, _Budget
 
     rules = engines.rules
     assert rules is not None
-    read: list[tuple[list[ox.Triple], list[ox.Triple]]] = []
+    read: list[tuple[list[str], list[str]]] = []
     for side in (0, 1):
         whole: list[str] = []
         pairs: list[str] = []
@@ -1554,11 +1604,51 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
         chosen: dict[str, str] = {}
         for line in pairs:
             chosen.setdefault(line.partition(" ")[2], line)
-        read.append((_parse_lines(whole), _parse_lines(list(chosen.values()))))
+        read.append((whole, list(chosen.values())))
     (union_whole, union_pairs), (local_whole, local_pairs) = read
-    union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs]), *ontology])
-    local = Triples(_rdflib_triples([*local_whole, *local_pairs]))
-    return _ox_triples(rules.infer_joint(union_data, local))
+    dropped: set[str] = set()
+    preds, _classes = rules.joint_read_terms()
+    if RDF.type not in preds and all(a != b for a, b in rules.disjoint):
+        shared = _nt_lines(_ox_triples(ontology)) + _nt_lines(_ox_triples(engines.tbox))
+        lone = _lone_types(union_whole + local_whole, shared)
+        dropped = lone.intersection(union_whole)
+        union_whole = [line for line in union_whole if line not in lone]
+        local_whole = [line for line in local_whole if line not in lone]
+    union_data = Triples(
+        [*_rdflib_triples(_parse_lines(union_whole + union_pairs)), *ontology]
+    )
+    local = Triples(_rdflib_triples(_parse_lines(local_whole + local_pairs)))
+    # the bound on what it may add stays that of all it would have read
+    budget = _Budget.of(None, len(union_data) + len(dropped))
+    return _ox_triples(rules.infer_joint(union_data, local, _budget=budget))
+
+
+def _lone_types(whole: list[str], shared: list[str]) -> set[str]:
+    """The type lines of ``whole`` (what the union's reasoning reads whole, N-Triples) that
+    cannot take part in a disjointness: those of a node that the union's sources type with one
+    class only, which no other line it reads names, and which the ontology and its inferences
+    (``shared``) do not name. Such a node is a member of that one class whatever the union's
+    reasoning derives, as what it derives names only nodes of the triples it reads besides the
+    type triples (the transitive properties' triples) and of the ontology."""
+    typing = f"<{RDF.type}> "
+    classes: dict[str, set[str]] = {}
+    named: set[str] = set()
+    for line in whole:
+        subject, _, rest = line.partition(" ")
+        if rest.startswith(typing):
+            classes.setdefault(subject, set()).add(rest)
+        else:
+            named.add(subject)
+            named.add(_node_object(line) or "")
+    for line in shared:
+        named.add(line.partition(" ")[0])
+        named.add(_node_object(line) or "")
+    lone = {s for s, cs in classes.items() if len(cs) == 1 and s not in named}
+    return {
+        line
+        for line in whole
+        if line.partition(" ")[0] in lone and line.partition(" ")[2].startswith(typing)
+    }
 
 
 def _context_digest(project: Project) -> str:
