@@ -1125,7 +1125,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         turtle=out_dir / OUTPUTS["turtle"],
     )
     stage = functools.partial(_stage_outputs, places, units, onto_triples, inferred, joint_lines)
-    job = ExportJob(functools.partial(stage, _BESIDE), places)
+    job = ExportJob(functools.partial(stage, _BESIDE), places, _BESIDE)
     try:
         enc = _Encoder()
         filled: dict[str, Any] = {}
@@ -1377,6 +1377,10 @@ class Places:
     def all(self) -> tuple[Path, Path, Path]:
         return (self.inferences, self.dataset, self.turtle)
 
+    def of(self, parts: frozenset[str]) -> tuple[Path, ...]:
+        """The places of ``parts`` (``inferences``, ``dataset``, ``turtle``)."""
+        return tuple(getattr(self, part) for part in sorted(parts))
+
 
 class Staged(NamedTuple):
     """An output written to a temporary file beside its place."""
@@ -1444,14 +1448,18 @@ def _die_with_parent(parent: int) -> None:
 
 
 class ExportJob:
-    """:func:`_stage_outputs`, made while the store is filled and the data validated: in a
-    forked process where the platform is Linux and ``KG_WORKERS`` allows a second process,
-    else in this process when :meth:`result` asks for it. A build whose data does not conform
-    :meth:`cancel` s it, and nothing it staged is left."""
+    """:func:`_stage_outputs` of ``parts``, made while the data is validated: in a forked
+    process where the platform is Linux and ``KG_WORKERS`` allows a second process, else in
+    this process when :meth:`result` asks for it. A build whose data does not conform
+    :meth:`cancel` s it, and nothing staged for the build (by it, or by the build itself) is
+    left."""
 
-    def __init__(self, stage: Callable[[int], list[Staged]], places: Places) -> None:
+    def __init__(
+        self, stage: Callable[[int], list[Staged]], places: Places, parts: frozenset[str]
+    ) -> None:
         self._stage = stage
         self._places = places
+        self._parts = parts
         self.owner = os.getpid()  # the temporary files carry the build's id, not the child's
         self._pid: int | None = None
         self._pipe: int | None = None
@@ -1524,7 +1532,7 @@ class ExportJob:
                     for tmp, place, cache, older in message["staged"]
                 ]
                 return staged, float(message["seconds"])
-            self._discard()
+            self._discard(self._places.of(self._parts))  # what the process left, not the rest
         started = time.perf_counter()
         staged = self._stage(self.owner)
         return staged, time.perf_counter() - started
@@ -1539,10 +1547,10 @@ class ExportJob:
         if self._pipe is not None:
             os.close(self._pipe)
             self._pipe = None
-        self._discard()
+        self._discard(self._places.all())
 
-    def _discard(self) -> None:
-        for place in self._places.all():
+    def _discard(self, places: tuple[Path, ...]) -> None:
+        for place in places:
             remove_temporaries(place, self.owner)
 
 
@@ -1769,17 +1777,28 @@ class _Union:
             if _node_object(line) in nodes
         }
 
-    def origin(self, node: str) -> str | None:
+    def origin(self, node: str) -> int | None:
         """The index of the source a node comes from, as :func:`kg.validate.node_origins`
         gives it: the first (in file order) whose asserted triples type it, for a named node,
         else the first whose asserted triples say anything about it."""
         holders = [n for n in range(len(self.units)) if node in self._set(n, "subjects")]
         if node.startswith("<"):
-            typing = node + f" <{RDF.type}> "
             for n in holders:
-                if any(line.startswith(typing) for line in self.units[n].nt[0]):
-                    return n  # type: ignore[return-value]
-        return holders[0] if holders else None  # type: ignore[return-value]
+                if node in self._typed(n):
+                    return n
+        return holders[0] if holders else None
+
+    def _typed(self, n: int) -> set[str]:
+        """The nodes a source's asserted triples type."""
+        found = self._sets.get((n, "typed"))
+        if found is None:
+            typing = f"<{RDF.type}> "
+            found = self._sets[(n, "typed")] = {
+                subject
+                for subject, _, rest in (line.partition(" ") for line in self.units[n].nt[0])
+                if rest.startswith(typing)
+            }
+        return found
 
 
 def _term(node: Node) -> str:
