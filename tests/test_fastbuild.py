@@ -121,9 +121,8 @@ def test_a_blank_node_of_a_counted_class_is_counted_as_the_reference_counts_it(
 def test_a_node_two_sources_or_a_source_and_the_ontology_type_apart_is_caught(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The union's reasoning leaves out the type triples of nodes typed with one class only;
-    a node that two sources type with disjoint classes, or a source and the ontology, is still
-    a common individual of both, as the reference finds."""
+    """A node that two sources type with disjoint classes, or a source and the ontology, is a
+    common individual of both, which the union's reasoning finds as the reference does."""
     project = project_copy
     first, second = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[:2]
     two, onto = "https://w3id.org/dip/id/test/two", "https://w3id.org/dip/id/test/onto"

@@ -1594,13 +1594,12 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
 def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
     """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union (the sources' triples
     and their local inferences that :attr:`Unit.reads` marks), with one triple for each
-    (property, literal) pair of the union, and without the type triples of nodes that no
-    disjointness can catch (:func:`_lone_types`)."""
-    from kg.rules import Triples, _Budget
+    (property, literal) pair of the union."""
+    from kg.rules import Triples
 
     rules = engines.rules
     assert rules is not None
-    read: list[tuple[list[str], list[str]]] = []
+    read: list[tuple[list[ox.Triple], list[ox.Triple]]] = []
     for side in (0, 1):
         whole: list[str] = []
         pairs: list[str] = []
@@ -1612,51 +1611,11 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
         chosen: dict[str, str] = {}
         for line in pairs:
             chosen.setdefault(line.partition(" ")[2], line)
-        read.append((whole, list(chosen.values())))
+        read.append((_parse_lines(whole), _parse_lines(list(chosen.values()))))
     (union_whole, union_pairs), (local_whole, local_pairs) = read
-    dropped: set[str] = set()
-    preds, _classes = rules.joint_read_terms()
-    if RDF.type not in preds and all(a != b for a, b in rules.disjoint):
-        shared = _nt_lines(_ox_triples(ontology)) + _nt_lines(_ox_triples(engines.tbox))
-        lone = _lone_types(union_whole + local_whole, shared)
-        dropped = lone.intersection(union_whole)
-        union_whole = [line for line in union_whole if line not in lone]
-        local_whole = [line for line in local_whole if line not in lone]
-    union_data = Triples(
-        [*_rdflib_triples(_parse_lines(union_whole + union_pairs)), *ontology]
-    )
-    local = Triples(_rdflib_triples(_parse_lines(local_whole + local_pairs)))
-    # the bound on what it may add stays that of all it would have read
-    budget = _Budget.of(None, len(union_data) + len(dropped))
-    return _ox_triples(rules.infer_joint(union_data, local, _budget=budget))
-
-
-def _lone_types(whole: list[str], shared: list[str]) -> set[str]:
-    """The type lines of ``whole`` (what the union's reasoning reads whole, N-Triples) that
-    cannot take part in a disjointness: those of a node that the union's sources type with one
-    class only, which no other line it reads names, and which the ontology and its inferences
-    (``shared``) do not name. Such a node is a member of that one class whatever the union's
-    reasoning derives, as what it derives names only nodes of the triples it reads besides the
-    type triples (the transitive properties' triples) and of the ontology."""
-    typing = f"<{RDF.type}> "
-    classes: dict[str, set[str]] = {}
-    named: set[str] = set()
-    for line in whole:
-        subject, _, rest = line.partition(" ")
-        if rest.startswith(typing):
-            classes.setdefault(subject, set()).add(rest)
-        else:
-            named.add(subject)
-            named.add(_node_object(line) or "")
-    for line in shared:
-        named.add(line.partition(" ")[0])
-        named.add(_node_object(line) or "")
-    lone = {s for s, cs in classes.items() if len(cs) == 1 and s not in named}
-    return {
-        line
-        for line in whole
-        if line.partition(" ")[0] in lone and line.partition(" ")[2].startswith(typing)
-    }
+    union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs]), *ontology])
+    local = Triples(_rdflib_triples([*local_whole, *local_pairs]))
+    return _ox_triples(rules.infer_joint(union_data, local))
 
 
 def _context_digest(project: Project) -> str:
