@@ -262,6 +262,42 @@ def test_a_rebuild_names_a_failing_blank_node_by_the_triples_that_lead_to_it(
     assert _results(again.report) == _results(reference.report)
 
 
+def test_a_rebuild_validates_again_the_nodes_that_point_to_a_changed_node(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An organisation of one article is a member of a node another article types a person,
+    which is a violation reported from the article that types the organisation (not the one
+    that names it first). When the other article stops typing that node a person, the
+    organisation, whose own triples did not change, loses the violation."""
+    project = project_copy
+    first, second, third = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[:3]
+    org, person = "https://w3id.org/dip/id/test/org", "https://w3id.org/dip/id/test/person"
+    with first.open("a", encoding="utf-8") as f:
+        f.write(f'\n<{org}> rdfs:comment "named here first" .\n')
+    typed = f'\n<{person}> a dip:Person ; rdfs:label "Test Person" .\n'
+    with second.open("a", encoding="utf-8") as f:
+        f.write(typed)
+    with third.open("a", encoding="utf-8") as f:
+        f.write(f'\n<{org}> a dip:Organization ; rdfs:label "Test" ; dip:memberOf <{person}> .\n')
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+
+    def member_of(built):  # type: ignore[no-untyped-def]
+        return [
+            r.source_file
+            for r in built.report.results
+            if str(r.focus) == org and str(r.path).endswith("#memberOf")
+        ]
+
+    assert member_of(build(project, tmp_path / "first")) == [f"seeds/{third.name}"]
+    text = second.read_text(encoding="utf-8")
+    second.write_text(text.replace(typed, f'\n<{person}> rdfs:label "Test Person" .\n'))
+    again = build(project, tmp_path / "again")
+    assert again.revalidated is not None  # validated again only where needed
+    assert member_of(again) == []
+    reference = _reference(project, tmp_path / "ref", monkeypatch)
+    assert _results(again.report) == _results(reference.report)
+
+
 def test_the_comparison_catches_an_incremental_build_that_validates_too_little(
     synth_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
