@@ -525,3 +525,115 @@ def test_a_build_that_does_not_conform_stops_the_export_and_leaves_nothing(
     assert sorted((tmp_path / "out").iterdir()) == []
     assert list((project.build_dir / ".cache").glob("*inferred-*")) == []
     assert _temporaries(tmp_path, project.build_dir) == []
+
+
+# --- a rebuild patches the last build's exports ----------------------------------------------
+
+
+def _clean(project: Project, tmp_path: Path, name: str) -> tuple[dict[str, object], bytes]:
+    """The outputs and saved inferences of a build of a copy of ``project`` with no cache."""
+    root = tmp_path / name
+    for part in ("ontology", "shapes", "seeds", "queries", "checks"):
+        shutil.copytree(project.root / part, root / part)
+    copy = find_project(root)
+    build(copy)
+    return _outputs(copy.build_dir), _saved_inferences(copy)
+
+
+def _append(path: Path, text: str) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(text)
+
+
+_PARTS = frozenset({"inferences", "dataset", "turtle"})
+
+
+def test_a_rebuild_patches_the_last_exports_as_a_clean_build_writes_them(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One article changes: it asserts what another source's triples infer (the inference
+    leaves the inferences' graph and the saved inferences), names a new node (a new block in
+    each file) and loses an event's label. The rebuild patches all three files, which are then
+    what a build with no cache writes; so are they when the article is put back (the new
+    node's blocks leave)."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    first = build(project)
+    assert first.patched == frozenset()  # nothing to patch: no index yet
+    before = _outputs(project.build_dir), _saved_inferences(project)
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[1]
+    original = path.read_text(encoding="utf-8")
+    text = original
+    m = re.search(r'a dip:Event ;(\n\s*rdfs:label "[^"\n]*"(@en)? ;)', text)
+    assert m, "the article has an event with a label"
+    text = text[: m.start(1)] + text[m.end(1) :]
+    path.write_text(text, encoding="utf-8")
+    _append(
+        path,
+        "\nactor:vladimir-putin a dip:Actor .\n"
+        'ev:001-test-new-event a dip:Event ; rdfs:label "A new event"@en .\n',
+    )
+    inferred = "<https://w3id.org/dip/id/actor/vladimir-putin> "
+    assert any(
+        line.startswith(inferred) and "ontology#Actor>" in line
+        for line in before[1].decode("utf-8").splitlines()
+    )
+
+    again = build(project)
+    assert again.patched == _PARTS
+    files, saved = _outputs(project.build_dir), _saved_inferences(project)
+    assert (files, saved) == _clean(project, tmp_path, "clean")
+    assert not any(
+        line.startswith(inferred) and "ontology#Actor>" in line
+        for line in saved.decode("utf-8").splitlines()
+    )
+    assert b"test-new-event" in files["ttl"] and b"test-new-event" in files["trig"]  # type: ignore[operator]
+
+    path.write_text(original, encoding="utf-8")
+    back = build(project)
+    assert back.patched == _PARTS
+    assert (_outputs(project.build_dir), _saved_inferences(project)) == before
+
+
+def test_an_export_changed_since_the_last_build_is_written_whole(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file edited by hand since the last build (its digest differs from its index's), or
+    whose index is gone, is written whole; the others are patched."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project)
+    _append(project.build_dir / "dip.ttl", "# edited\n")
+    (project.build_dir / ".cache" / "export-dataset.idx").unlink()
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[2]
+    _append(path, '\nactor:vladimir-putin rdfs:comment "a comment"@en .\n')
+    again = build(project)
+    assert again.patched == frozenset({"inferences"})
+    assert (_outputs(project.build_dir), _saved_inferences(project)) == _clean(
+        project, tmp_path, "clean"
+    )
+    assert (project.build_dir / ".cache" / "export-dataset.idx").is_file()  # made again
+
+
+def test_a_change_to_the_union_inferences_patches_what_it_can(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change that makes an inconsistency of the union (an error message, a blank node the
+    dataset names by its triples among all the union's inferences) has the inferences' graph
+    of ``dip.trig`` made whole; the other files are patched. And back again."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    build(project)
+    before = _outputs(project.build_dir), _saved_inferences(project)
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[3]
+    original = path.read_text(encoding="utf-8")
+    _append(path, "\n<https://w3id.org/dip/id/test/both> a dip:Person , dip:Organization .\n")
+    again = build(project)
+    assert again.patched == frozenset({"inferences", "turtle"})
+    files = _outputs(project.build_dir)
+    assert b"common individual https://w3id.org/dip/id/test/both" in files["trig"]  # type: ignore[operator]
+    assert (files, _saved_inferences(project)) == _clean(project, tmp_path, "clean")
+    path.write_text(original, encoding="utf-8")
+    back = build(project)
+    assert back.patched == frozenset({"inferences", "turtle"})
+    assert (_outputs(project.build_dir), _saved_inferences(project)) == before

@@ -48,6 +48,7 @@ import re
 import signal
 import sys
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -60,6 +61,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
+from kg.blocks import TRIG_BLOCK, TURTLE_BLOCK, Index, cut, splice, starts, subjects_of
 from kg.errors import InputError, KGError
 from kg.export import (
     _OX_DEFAULT,
@@ -92,6 +94,7 @@ _STEPS = ("load", "reason", "validate", "export")
 
 #: Modules whose code decides what a cached unit holds; a change to one empties the cache.
 _CODE = (
+    "blocks.py",
     "errors.py",
     "export.py",
     "fastbuild.py",
@@ -107,7 +110,7 @@ _CODE = (
     "validate.py",
 )
 _PACKAGES = ("rdflib", "pyoxigraph", "owlrl", "pyshacl")
-_FORMAT = 3
+_FORMAT = 4
 
 #: Internal graphs of the store; graph:inferred is their union less what is asserted.
 _LOCAL = "urn:kg:inferred-local:"
@@ -985,6 +988,8 @@ class FastBuilt:
     reused: int = 0
     revalidated: int | None = None
     export_forked: bool = False  # the export ran in a process of its own
+    #: The exports made from the last build's files (``inferences``, ``dataset``, ``turtle``).
+    patched: frozenset[str] = frozenset()
 
     def label_graph(self, nodes: Iterable[Node]) -> Graph:
         """A small graph that names ``nodes`` in a report: prefixes, and for a blank node the
@@ -1124,7 +1129,9 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         dataset=out_dir / OUTPUTS["dataset"],
         turtle=out_dir / OUTPUTS["turtle"],
     )
-    stage = functools.partial(_stage_outputs, places, units, onto_triples, inferred, joint_lines)
+    stage = functools.partial(
+        _stage_outputs, places, units, onto_triples, inferred, joint_lines, context, units_dir
+    )
     job = ExportJob(functools.partial(stage, _BESIDE), places, _BESIDE)
     try:
         enc = _Encoder()
@@ -1181,6 +1188,11 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         t0 = time.perf_counter()
         commit(staged + mine)
         timings["export"] += seconds + made_here + time.perf_counter() - t0
+        built.patched = frozenset(
+            part
+            for part in ("inferences", "dataset", "turtle")
+            if any(item.patched and item.place == getattr(places, part) for item in staged + mine)
+        )
     finally:
         job.cancel()
     timings["total"] = time.perf_counter() - started
@@ -1202,19 +1214,87 @@ def _prune(units_dir: Path, keep: set[str]) -> None:
                     path.unlink()
 
 
+@dataclass
+class _Made:
+    """One of the exports: its bytes, the subjects of its blocks (what its index keeps; None
+    where the next build cannot patch it), and whether it was patched."""
+
+    data: bytes
+    subjects: list[str] | None
+    patched: bool = False
+
+
+@dataclass
+class _Base:
+    """The last build's file of an export, as its index says it was made: its bytes, the
+    subjects of its blocks, the sources that changed since (as they are and as they were) and
+    the last build's joint inferences (N-Triples lines)."""
+
+    text: bytes
+    subjects: list[str]
+    changed: list[Unit]
+    old: list[Unit]
+    joint: set[str]
+
+
+#: The format of the exports' indexes; another makes a build write its files whole.
+_INDEX_FORMAT = 1
+
+
+def _base(
+    part: str, places: Places, units: list[Unit], context: str, units_dir: Path
+) -> _Base | None:
+    """What the last build left of ``part`` to patch, where its index is there and true: the
+    same context (code, ontology, shapes), the same sources (by graph), its file unchanged
+    since (by digest), and the changed sources' old work still cached. None where the file is
+    to be made whole."""
+    index = Index.read(places.index(part))
+    if index is None:
+        return None
+    head = index.header
+    keys = head.get("units")
+    file = Path(str(head.get("file")))
+    place = getattr(places, part)
+    if (
+        head.get("format") != _INDEX_FORMAT
+        or head.get("context") != context
+        or not isinstance(keys, dict)
+        or set(keys) != {str(u.gid) for u in units}
+        or (file.parent != place.parent if part == "inferences" else file != place)
+    ):
+        return None
+    try:
+        text = file.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(text).hexdigest() != head.get("sha256"):
+        return None
+    changed = [u for u in units if keys[str(u.gid)] != u.key]
+    old = []
+    for unit in changed:
+        was = load_unit(units_dir, unit.path, keys[str(unit.gid)])
+        if was is None or was.labels is None or was.lines is None:
+            return None
+        old.append(was)
+    return _Base(text, index.subjects, changed, old, set(head.get("joint", ())))
+
+
 def _export(
     units: list[Unit],
     onto_triples: list[ox.Triple],
     inferred: set[str],
     joint: set[str],
     parts: frozenset[str] = frozenset({"dataset", "turtle"}),
-) -> tuple[bytes | None, bytes | None]:
-    """``dip.trig`` and ``dip.ttl`` (those of them ``parts`` names, else None), as
+    bases: dict[str, _Base | None] | None = None,
+) -> dict[str, _Made]:
+    """``dip.trig`` and ``dip.ttl`` (those of them ``parts`` names), as
     :func:`kg.export.serialize` writes them from the whole dataset: each source's blank nodes
     named by the names cached with it. ``inferred`` and ``joint`` are the N-Triples lines of
-    the inferences and of those made on the union."""
+    the inferences and of those made on the union. Where ``bases`` has the last build's file
+    of a part, the blocks of the subjects whose triples changed are written afresh into it."""
     from kg.export import tree_labels
 
+    bases = bases or {}
     onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
     per_unit = all(u.labels is not None for u in units)
     owners: dict[str, int] = {}
@@ -1239,10 +1319,9 @@ def _export(
         per_unit = False
     dataset_quads = [ox.Quad(t.subject, t.predicate, t.object, onto_g) for t in onto_triples]
     union_quads = [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in onto_triples]
-    dataset, turtle = "dataset" in parts, "turtle" in parts
+    made: dict[str, _Made] = {}
     if not per_unit:
-        trig = ttl = None
-        if dataset:
+        if "dataset" in parts:
             for unit in units:
                 g = to_ox(unit.gid)
                 dataset_quads += [
@@ -1252,14 +1331,14 @@ def _export(
                 ox.Quad(t.subject, t.predicate, t.object, inferred_g)
                 for t in _parse_lines(sorted(inferred))
             ]
-            trig = serialize_quads(canonical_quads(dataset_quads), "trig")
-        if turtle:
+            made["dataset"] = _Made(serialize_quads(canonical_quads(dataset_quads), "trig"), None)
+        if "turtle" in parts:
             for unit in units:
                 union_quads += [
                     ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in unit.asserted
                 ]
-            ttl = serialize_quads(canonical_quads(union_quads), "turtle")
-        return trig, ttl
+            made["turtle"] = _Made(serialize_quads(canonical_quads(union_quads), "turtle"), None)
+        return made
 
     # the ontology's blank nodes, and those of inferences made on the union, named on their own
     rest_quads = [ox.Quad(t.subject, t.predicate, t.object, inferred_g) for t in rest]
@@ -1269,11 +1348,13 @@ def _export(
         raise _Fallback("the ontology's blank nodes do not form trees")
     if any(u.lines is None for u in units):
         raise _Fallback("a source's export lines are missing")
-
-    return (
-        _dataset_text(units, onto_triples, rest, inferred, joint, shared) if dataset else None,
-        _turtle_text(units, onto_triples, shared_union) if turtle else None,
-    )
+    if "dataset" in parts:
+        made["dataset"] = _dataset_text(
+            units, onto_triples, rest, inferred, joint, shared, bases.get("dataset")
+        )
+    if "turtle" in parts:
+        made["turtle"] = _turtle_text(units, onto_triples, shared_union, bases.get("turtle"))
+    return made
 
 
 def _dataset_text(
@@ -1283,39 +1364,181 @@ def _dataset_text(
     inferred: set[str],
     joint: set[str],
     shared: dict[str, str],
-) -> bytes:
+    base: _Base | None = None,
+) -> _Made:
     """``dip.trig`` from each source's cached block: each graph's block, in the order
     kg.export.canonical_quads sorts quads: by graph name, then by the triple's string (which
     its N-Triples line starts with; the " ." after it sorts before anything a longer triple
     could go on with). ``rest`` are the inferences that do not come from one source, and
-    ``shared`` the export names of their blank nodes and the ontology's."""
+    ``shared`` the export names of their blank nodes and the ontology's. The inferences' graph
+    is patched into ``base``'s where there is one (:func:`_inferred_patch`)."""
     onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
     blocks: list[tuple[str, str]] = [
         (str(onto_g), _trig_block(sorted(set(_nt_lines(_renamed(onto_triples, shared)))), onto_g)),
     ]
-    own: set[str] = set(_nt_lines(_renamed(rest, shared)))
     for unit in units:
         assert unit.lines is not None
         blocks.append((str(to_ox(unit.gid)), unit.lines.trig))
-        own.update(
-            line
-            for mine, line in zip(unit.nt[1], unit.lines.local, strict=True)
-            if mine in inferred and mine not in joint
-        )
-    blocks.append((str(inferred_g), _trig_block(sorted(own), inferred_g)))
-    del own
+    rest_lines = sorted(set(_nt_lines(_renamed(rest, shared))))
+    found = None if base is None else _inferred_patch(units, base, rest_lines, inferred, joint)
+    if found is not None:
+        block, subjects = found
+    else:
+        own: set[str] = set(rest_lines)
+        for unit in units:
+            assert unit.lines is not None
+            own.update(
+                line
+                for mine, line in zip(unit.nt[1], unit.lines.local, strict=True)
+                if mine in inferred and mine not in joint
+            )
+        lines = sorted(own)
+        del own
+        block, subjects = _trig_block(lines, inferred_g), subjects_of(lines)
+        del lines
+    blocks.append((str(inferred_g), block))
     blocks.sort(key=lambda block: block[0])
     body = "".join(block for _graph, block in blocks)
     del blocks
-    return (_trig_head() + body).encode("utf-8") if body else b""
+    data = (_trig_head() + body).encode("utf-8") if body else b""
+    return _Made(data, subjects, found is not None)
+
+
+def _rendered_subject(line: str, unit: Unit) -> str | None:
+    """The subject of one of a source's N-Triples lines as the dataset writes it (a blank node
+    by its export name); None where the source names no such blank node."""
+    subject = line.partition(" ")[0]
+    if not subject.startswith("_:"):
+        return subject
+    assert unit.labels is not None
+    label = unit.labels[0].get(subject[2:])
+    return None if label is None else "_:" + label
+
+
+def _changed_lines(base: _Base, side: int) -> set[str]:
+    """The lines of the changed sources' asserted (``side`` 0) or local inferences' (1)
+    triples that one of their two versions has and the other has not."""
+    out: set[str] = set()
+    for old, new in zip(base.old, base.changed, strict=True):
+        out |= set(old.nt[side]).symmetric_difference(new.nt[side])
+    return out
+
+
+def _inferred_patch(
+    units: list[Unit],
+    base: _Base,
+    rest_lines: list[str],
+    inferred: set[str],
+    joint: set[str],
+) -> tuple[str, list[str]] | None:
+    """The inferences' graph of ``dip.trig``, the last build's with the blocks of the subjects
+    whose inferences can have changed written afresh, and its subjects; None where it is to be
+    made whole (a blank node among the changed joint inferences, a graph not found as the
+    index says). Which inferences the graph holds changes only with a triple that a changed
+    source asserts or infers in one of its versions and not in the other, or a joint inference
+    made in one build only; the names of a changed source's blank nodes, with its local
+    inferences as the dataset writes them."""
+    inferred_g = to_ox(INFERRED_GRAPH)
+    delta = base.joint.symmetric_difference(joint)
+    if any("_:" in line for line in delta):
+        return None
+    affected = {line.partition(" ")[0] for line in delta}
+    for old, new in zip(base.old, base.changed, strict=True):
+        assert old.lines is not None and new.lines is not None
+        changed = set(old.lines.local).symmetric_difference(new.lines.local)
+        affected.update(line.partition(" ")[0] for line in changed)
+    for side in (0, 1):
+        for line in _changed_lines(base, side):
+            for unit in (*base.old, *base.changed):
+                subject = _rendered_subject(line, unit)
+                if subject is not None:
+                    affected.add(subject)
+                elif not any(_rendered_subject(line, u) for u in (*base.old, *base.changed)):
+                    return None
+    # the graph in the last build's file
+    text = base.text
+    opening = _trig_block(["<urn:kg:x> <urn:kg:x> <urn:kg:x> ."], inferred_g)
+    opening_line = opening[: opening.index("\n") + 1].encode("utf-8")
+    where = text.find(b"\n" + opening_line)
+    if where < 0 or text.find(b"\n" + opening_line, where + 1) >= 0:
+        return None
+    begin = where + 1 + len(opening_line)
+    end = text.find(b"\n}\n", begin - 1) + 1
+    if end <= 0:
+        return None
+    at = starts(text, TRIG_BLOCK, begin, end)
+    if len(at) != len(base.subjects) or (at and at[0] != begin):
+        return None
+    # the affected subjects' inferences now
+    lines = _lines_about(affected, units, rest_lines, inferred, joint)
+    fresh = _trig_block(lines, inferred_g).encode("utf-8")
+    fresh_begin = len(opening_line)
+    fresh_at = starts(fresh, TRIG_BLOCK, fresh_begin, len(fresh) - 2) if fresh else []
+    subjects = subjects_of(lines)
+    if len(fresh_at) != len(subjects):
+        return None
+    blocks = cut(fresh, fresh_at, len(fresh) - 2, subjects)
+    body, order = splice(text, at, end, base.subjects, {s: blocks.get(s, b"") for s in affected})
+    if not order:
+        return "", []
+    return opening_line.decode("utf-8") + body.decode("utf-8") + "}\n", order
+
+
+def _lines_about(
+    subjects: set[str],
+    units: list[Unit],
+    rest_lines: list[str],
+    inferred: set[str],
+    joint: set[str],
+) -> list[str]:
+    """The lines of the inferences' graph (as the dataset writes them) whose subject is one of
+    ``subjects``, sorted: the sources' local inferences that are inferences of the union and
+    not joint ones, and ``rest_lines`` (sorted), the others."""
+    iris = {s for s in subjects if not s.startswith("_:")}
+    blanks = subjects - iris
+    out: set[str] = set()
+    for unit in units:
+        assert unit.lines is not None and unit.labels is not None
+        seen = unit.census or census(*unit.nt)
+        hits = iris.intersection(seen.all_subjects)
+        if blanks:
+            hits.update(blanks.intersection("_:" + label for label in unit.labels[0].values()))
+        if hits:
+            out.update(
+                line
+                for raw, line in zip(unit.nt[1], unit.lines.local, strict=True)
+                if line.partition(" ")[0] in hits and raw in inferred and raw not in joint
+            )
+    out.update(_starting(rest_lines, subjects))
+    return sorted(out)
+
+
+def _starting(lines: list[str], subjects: Iterable[str]) -> Iterator[str]:
+    """The lines of sorted ``lines`` whose subject is one of ``subjects``."""
+    for subject in subjects:
+        key = subject + " "
+        i = bisect_left(lines, key)
+        while i < len(lines) and lines[i].startswith(key):
+            yield lines[i]
+            i += 1
 
 
 def _turtle_text(
-    units: list[Unit], onto_triples: list[ox.Triple], shared_union: dict[str, str]
-) -> bytes:
+    units: list[Unit],
+    onto_triples: list[ox.Triple],
+    shared_union: dict[str, str],
+    base: _Base | None = None,
+) -> _Made:
     """``dip.ttl`` from each source's cached union lines and the ontology's triples (their
-    blank nodes named by ``shared_union``)."""
-    union: list[list[str]] = [sorted(set(_nt_lines(_renamed(onto_triples, shared_union))))]
+    blank nodes named by ``shared_union``): ``base``'s file with the blocks of the subjects
+    whose triples changed written afresh where there is one (:func:`_turtle_patch`), else
+    whole."""
+    onto_lines = sorted(set(_nt_lines(_renamed(onto_triples, shared_union))))
+    if base is not None:
+        found = _turtle_patch(units, onto_lines, base)
+        if found is not None:
+            return _Made(found[0], found[1], True)
+    union: list[list[str]] = [onto_lines]
     for unit in units:
         assert unit.lines is not None
         union.append(unit.lines.union)
@@ -1323,9 +1546,61 @@ def _turtle_text(
     # keeps each line once
     merged = sorted(chain.from_iterable(union))
     del union
-    ntriples = "\n".join([line for line, _same in groupby(merged)]).encode("utf-8")
+    lines = [line for line, _same in groupby(merged)]
     del merged
-    return turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES))
+    subjects = subjects_of(lines)
+    ntriples = "\n".join(lines).encode("utf-8")
+    del lines
+    return _Made(turtle_of(ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)), subjects)
+
+
+def _turtle_patch(
+    units: list[Unit], onto_lines: list[str], base: _Base
+) -> tuple[bytes, list[str]] | None:
+    """``dip.ttl``: the last build's, with the blocks of the subjects of the union lines a
+    changed source has in one version and not in the other written afresh from every source
+    that has triples about them, and its subjects; None where the file is not as its index
+    says."""
+    affected: set[str] = set()
+    for old, new in zip(base.old, base.changed, strict=True):
+        assert old.lines is not None and new.lines is not None
+        changed = set(old.lines.union).symmetric_difference(new.lines.union)
+        affected.update(line.partition(" ")[0] for line in changed)
+    text = base.text
+    first = TURTLE_BLOCK.search(text)
+    if first is None:
+        return None
+    begin = first.start() + 1
+    at = starts(text, TURTLE_BLOCK, begin, len(text))
+    if len(at) != len(base.subjects):
+        return None
+    iris = {s for s in affected if not s.startswith("_:")}
+    blanks = sorted(affected - iris)
+    found: set[str] = set(_starting(onto_lines, affected))
+    for unit in units:
+        assert unit.lines is not None
+        seen = unit.census or census(*unit.nt)
+        # a blank node's name in the union depends on its triples alone: two sources can share
+        # it, and their census knows it by another name
+        found.update(_starting(unit.lines.union, [*iris.intersection(seen.subjects), *blanks]))
+    lines = sorted(found)
+    fresh = (
+        turtle_of(ox.parse("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+        if lines
+        else b""
+    )
+    subjects = subjects_of(lines)
+    head = TURTLE_BLOCK.search(fresh)
+    fresh_at = starts(fresh, TURTLE_BLOCK, head.start() + 1, len(fresh)) if head else []
+    if len(fresh_at) != len(subjects):
+        return None
+    blocks = cut(fresh, fresh_at, len(fresh), subjects)
+    body, order = splice(
+        text, at, len(text), base.subjects, {s: blocks.get(s, b"") for s in affected}
+    )
+    if not order:
+        return b"", []
+    return text[:begin] + body, order
 
 
 #: A blank node as an N-Triples line's subject (after the line end before it), and as its
@@ -1374,12 +1649,18 @@ class Places:
     dataset: Path
     turtle: Path
 
-    def all(self) -> tuple[Path, Path, Path]:
-        return (self.inferences, self.dataset, self.turtle)
+    def index(self, part: str) -> Path:
+        """Where the index of ``part`` goes (:class:`kg.blocks.Index`), in the cache."""
+        return self.inferences.parent / f"export-{part}.idx"
+
+    def all(self) -> tuple[Path, ...]:
+        return self.of(frozenset({"inferences", "dataset", "turtle"}))
 
     def of(self, parts: frozenset[str]) -> tuple[Path, ...]:
-        """The places of ``parts`` (``inferences``, ``dataset``, ``turtle``)."""
-        return tuple(getattr(self, part) for part in sorted(parts))
+        """The places of ``parts`` (``inferences``, ``dataset``, ``turtle``) and of their
+        indexes."""
+        ordered = sorted(parts)
+        return tuple(getattr(self, part) for part in ordered) + tuple(map(self.index, ordered))
 
 
 class Staged(NamedTuple):
@@ -1389,6 +1670,7 @@ class Staged(NamedTuple):
     place: Path
     cache: bool = False  # a cache file: the build goes on where it cannot be put in place
     older: tuple[Path, ...] = ()  # the cache's files it replaces
+    patched: bool = False  # made from the last build's file, with what changed written afresh
 
 
 #: What the export's process makes (the rest, ``dip.ttl``, the build makes once it has
@@ -1402,25 +1684,95 @@ def _stage_outputs(
     onto_triples: list[ox.Triple],
     inferred: set[str],
     joint: set[str],
+    context: str,
+    units_dir: Path,
     parts: frozenset[str],
     owner: int,
 ) -> list[Staged]:
     """Those of the exports (:func:`_export`) and the saved inferences that ``parts`` names
     (``inferences``, ``dataset``, ``turtle``), each written to a temporary file of ``owner``'s
-    beside its place, for :func:`commit` to rename into place (what a failure leaves,
-    :meth:`ExportJob.cancel` removes)."""
-    trig, ttl = _export(units, onto_triples, inferred, joint, parts)
+    beside its place, with its index, for :func:`commit` to rename into place (what a failure
+    leaves, :meth:`ExportJob.cancel` removes). Each is patched from the last build's file where
+    its index allows (:func:`_base`)."""
+    bases = {part: _base(part, places, units, context, units_dir) for part in parts}
+    made = _export(units, onto_triples, inferred, joint, parts, bases)
+    header = {
+        "format": _INDEX_FORMAT,
+        "context": context,
+        "units": {str(u.gid): u.key for u in units},
+        "joint": sorted(joint),
+    }
     staged: list[Staged] = []
     cache = places.inferences
     if "inferences" in parts:
         with contextlib.suppress(OSError):  # a read-only cache: the build goes on without it
             older = tuple(old for old in cache.parent.glob("inferred-*.nt") if old != cache)
-            tmp = stage_atomic(cache, _inferences_text(inferred), owner)
-            staged.append(Staged(tmp, cache, cache=True, older=older))
-    for place, payload in ((places.dataset, trig), (places.turtle, ttl)):
-        if payload is not None:
-            staged.append(Staged(stage_atomic(place, payload, owner), place))
+            base = bases["inferences"]
+            data = None if base is None else _inferences_patch(base, inferred, joint)
+            patched = data is not None
+            if data is None:
+                data = _inferences_text(inferred)
+            tmp = stage_atomic(cache, data, owner)
+            staged.append(Staged(tmp, cache, cache=True, older=older, patched=patched))
+            made["inferences"] = _Made(data, [], patched)
+    for part in ("inferences", "dataset", "turtle"):
+        if part not in made:
+            continue
+        item = made[part]
+        place = getattr(places, part)
+        if part != "inferences":
+            staged.append(
+                Staged(stage_atomic(place, item.data, owner), place, patched=item.patched)
+            )
+        if item.subjects is not None:
+            index = Index(
+                {**header, "file": str(place), "sha256": hashlib.sha256(item.data).hexdigest()},
+                item.subjects,
+            )
+            with contextlib.suppress(OSError):
+                tmp = stage_atomic(places.index(part), index.dump(), owner)
+                staged.append(Staged(tmp, places.index(part), cache=True))
     return staged
+
+
+def _inferences_patch(base: _Base, inferred: set[str], joint: set[str]) -> bytes | None:
+    """The saved inferences: the last build's lines less those of the triples that left the
+    inferences, with those that joined them. Only a triple that a changed source asserts or
+    infers in one of its versions and not in the other, or a joint inference made in one build
+    only, can have left or joined (:func:`_inferred_patch`). None where a line of the
+    inferences names an IRI the skolemised blank nodes are named with: its line and a blank
+    node's could be one."""
+    from kg.pipeline import _SKOLEM
+
+    prefix = str(_SKOLEM)
+    if any(prefix in line for line in inferred):
+        return None
+    lines = base.text.split(b"\n")
+    if lines.pop() != b"":
+        return None
+    candidates = sorted(_changed_lines(base, 0) | _changed_lines(base, 1) | (base.joint ^ joint))
+    named = skolemized("\n".join(candidates), prefix).split("\n") if candidates else []
+    gone = {
+        sk.encode("utf-8")
+        for line, sk in zip(candidates, named, strict=True)
+        if line not in inferred
+    }
+    come = {
+        sk.encode("utf-8") for line, sk in zip(candidates, named, strict=True) if line in inferred
+    }
+    if gone:
+        lines = [line for line in lines if line not in gone]
+    new = [line for line in sorted(come) if not _holds(lines, line)]
+    if new:
+        lines += new
+        lines.sort()
+    return b"".join(line + b"\n" for line in lines)
+
+
+def _holds(lines: list[bytes], line: bytes) -> bool:
+    """Whether sorted ``lines`` hold ``line``."""
+    i = bisect_left(lines, line)
+    return i < len(lines) and lines[i] == line
 
 
 def commit(staged: list[Staged]) -> None:
@@ -1493,7 +1845,13 @@ class ExportJob:
             seconds = time.perf_counter() - started
             message: dict[str, Any] = {
                 "staged": [
-                    [str(item.tmp), str(item.place), item.cache, [str(o) for o in item.older]]
+                    [
+                        str(item.tmp),
+                        str(item.place),
+                        item.cache,
+                        [str(o) for o in item.older],
+                        item.patched,
+                    ]
                     for item in staged
                 ],
                 "seconds": seconds,
@@ -1528,8 +1886,8 @@ class ExportJob:
                 raise _Fallback(message["fallback"])
             if status == 0 and "staged" in message:
                 staged = [
-                    Staged(Path(tmp), Path(place), cache, tuple(Path(o) for o in older))
-                    for tmp, place, cache, older in message["staged"]
+                    Staged(Path(tmp), Path(place), cache, tuple(Path(o) for o in older), patched)
+                    for tmp, place, cache, older, patched in message["staged"]
                 ]
                 return staged, float(message["seconds"])
             self._discard(self._places.of(self._parts))  # what the process left, not the rest
@@ -1555,18 +1913,20 @@ class ExportJob:
 
 
 #: :attr:`Unit.reads` codes: the joint step reads the triple, or only its (property, literal)
-#: pair, of which it needs one triple (the first of the source that has it); else 0.
-_READS_TRIPLE, _READS_PAIR = 1, 2
+#: pair, of which it needs one triple (the first of the source that has it), or its subject
+#: and class (a type triple of a class with a disjointness); else 0.
+_READS_TRIPLE, _READS_PAIR, _READS_TYPE = 1, 2, 3
 _SELECT_TRIPLE = bytes(int(code == _READS_TRIPLE) for code in range(256))
 _SELECT_PAIR = bytes(int(code == _READS_PAIR) for code in range(256))
+_SELECT_TYPE = bytes(int(code == _READS_TYPE) for code in range(256))
 
 
 def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
     """What :meth:`kg.rules.RuleSet.infer_joint` reads of each triple (a byte per triple):
-    the transitive properties' triples, the type triples of disjoint classes and the triples
-    with a built-in value whole; of the other triples with a literal value, one triple for each
-    (property, literal) pair (the literal checks look at the values and the properties that
-    lead to them, whatever holds them)."""
+    the transitive properties' triples and the triples with a built-in value whole; of the
+    type triples of disjoint classes, the node and the class; of the other triples with a
+    literal value, one triple for each (property, literal) pair (the literal checks look at the
+    values and the properties that lead to them, whatever holds them)."""
     from kg.rules import BUILTIN_NAMESPACES
 
     preds, classes = rules.joint_read_terms()
@@ -1582,6 +1942,13 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
                 seen.add((p, o))
                 codes[i] = _READS_PAIR
         elif (
+            p == rdf_type
+            and o in disjoint
+            and p not in wanted
+            and not o.value.startswith(BUILTIN_NAMESPACES)
+        ):
+            codes[i] = _READS_TYPE
+        elif (
             p in wanted
             or (p == rdf_type and o in disjoint)
             or isinstance(o, literal)
@@ -1594,12 +1961,15 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
 def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Triple]:
     """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union (the sources' triples
     and their local inferences that :attr:`Unit.reads` marks), with one triple for each
-    (property, literal) pair of the union."""
+    (property, literal) pair of the union, and the nodes typed with a class with a
+    disjointness as N-Triples terms (no rdflib terms made for them)."""
     from kg.rules import Triples
 
     rules = engines.rules
     assert rules is not None
     read: list[tuple[list[ox.Triple], list[ox.Triple]]] = []
+    typed: dict[str, set[str]] = {}
+    asserted_types: set[str] = set()
     for side in (0, 1):
         whole: list[str] = []
         pairs: list[str] = []
@@ -1607,6 +1977,12 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
             lines, codes = unit.nt[side], unit.reads[side]
             whole.extend(compress(lines, codes.translate(_SELECT_TRIPLE)))
             pairs.extend(compress(lines, codes.translate(_SELECT_PAIR)))
+            types = list(compress(lines, codes.translate(_SELECT_TYPE)))
+            for line in types:
+                node, _type, cls, _end = line.split(" ")
+                typed.setdefault(cls, set()).add(node)
+            if side == 0:
+                asserted_types.update(types)
         # one line for each (property, literal) pair: what follows a line's subject
         chosen: dict[str, str] = {}
         for line in pairs:
@@ -1615,7 +1991,9 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     (union_whole, union_pairs), (local_whole, local_pairs) = read
     union_data = Triples([*_rdflib_triples([*union_whole, *union_pairs]), *ontology])
     local = Triples(_rdflib_triples([*local_whole, *local_pairs]))
-    return _ox_triples(rules.infer_joint(union_data, local))
+    # the growth bound counts the union's asserted triples it reads, these type triples too
+    size = len(asserted_types.difference(_nt_lines(_ox_triples(ontology))))
+    return _ox_triples(rules.infer_joint(union_data, local, typed=typed, typed_size=size))
 
 
 def _context_digest(project: Project) -> str:
@@ -1922,9 +2300,7 @@ def _affected(
     return subjects | values | union.pointing(subjects)
 
 
-def _neighbourhood(
-    union: _Union, nodes: set[str], bad: set[ox.Triple], enc: _Encoder
-) -> ox.Store:
+def _neighbourhood(union: _Union, nodes: set[str], bad: set[ox.Triple], enc: _Encoder) -> ox.Store:
     """A store with what the shapes read to validate ``nodes`` when they look no further than
     a node's values (:func:`local_shapes`): the triples of the nodes and of their values, in
     every graph, and the ontology's and its inferences' graphs whole; the ill-typed triples

@@ -356,6 +356,23 @@ def _iri(term: URIRef) -> str:
     return f"<{term}>"
 
 
+def _node_term(node: Any) -> Any:
+    """A node as its N-Triples term (an IRI or a blank node); a literal as itself."""
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if isinstance(node, BNode):
+        return f"_:{node}"
+    return node
+
+
+def _shown(member: Any) -> str:
+    """A class member as an error message shows it: an IRI or blank node by its string (not
+    its N-Triples term), a literal by its lexical form."""
+    if type(member) is str:
+        return member[1:-1] if member.startswith("<") else member[2:]
+    return str(member)
+
+
 class Triples:
     """A fixed set of triples, indexed by predicate, with the part of rdflib's ``Graph`` that
     :meth:`RuleSet.infer_joint` reads (``triples``, ``subject_objects`` and ``subjects`` with a
@@ -865,6 +882,8 @@ class RuleSet:
         local: Graph | Triples | Iterable[Graph | Triples],
         *,
         limits: Any = None,
+        typed: dict[str, set[str]] | None = None,
+        typed_size: int = 0,
         _budget: _Budget | None = None,
     ) -> Graph:
         """What needs triples of more than one source: the closure of the transitive
@@ -873,10 +892,19 @@ class RuleSet:
         ``union_data`` is the asserted union of the sources AND the ontology (as
         ``Loaded.union()``); ``local`` the union of the sources' :meth:`infer_local` results
         (one graph, or an iterable of them). Reads only the transitive properties' triples, the
-        type triples of the disjoint classes and the literal values of ``union_data``."""
+        type triples of the disjoint classes and the literal values of ``union_data``.
+
+        A caller may give type triples of the disjoint classes as ``typed`` instead: the
+        N-Triples terms of the nodes typed with each class, by the class's term (as the
+        sources' N-Triples lines have them, which it need not make into rdflib terms), with
+        ``typed_size`` the number of those of ``union_data`` it left out (what the growth bound
+        counts)."""
         with _no_gc():
             return self._infer_joint(
-                union_data, local, _budget or _Budget.of(limits, len(union_data))
+                union_data,
+                local,
+                _budget or _Budget.of(limits, len(union_data) + typed_size),
+                typed or {},
             )
 
     def _infer_joint(
@@ -884,6 +912,7 @@ class RuleSet:
         union_data: Graph | Triples,
         local: Graph | Triples | Iterable[Graph | Triples],
         budget: _Budget,
+        typed: dict[str, set[str]],
     ) -> Graph:
         from kg.reason import is_trivial
 
@@ -930,22 +959,33 @@ class RuleSet:
             dec = codec.decode
             for t in added:
                 triple = (dec(t.subject), dec(t.predicate), dec(t.object))
-                if triple in seed or any(triple in g for g in known):
+                if (
+                    triple in seed
+                    or any(triple in g for g in known)
+                    or (
+                        triple[1] == RDF.type
+                        and _node_term(triple[0]) in typed.get(_iri(triple[2]), ())
+                    )
+                ):
                     continue
                 new.add(triple)
                 if not is_trivial(triple):
                     out.add(triple)
-        for message in self._inconsistencies(union_data, [*known, new]):
+        for message in self._inconsistencies(union_data, [*known, new], typed):
             node = BNode("kgerr" + hashlib.sha256(message.encode()).hexdigest()[:32])
             out.add((node, RDF.type, ERRNS.ErrorMessage))
             out.add((node, ERRNS.error, Literal(message)))
         return out
 
     def _inconsistencies(
-        self, union_data: Graph | Triples, graphs: list[Graph | Triples]
+        self,
+        union_data: Graph | Triples,
+        graphs: list[Graph | Triples],
+        typed: dict[str, set[str]] | None = None,
     ) -> list[str]:
         """owlrl's error messages for this closure: dt-not-type, cax-dw and cax-adc (datatype
-        disjointness included, for the datatypes the input uses)."""
+        disjointness included, for the datatypes the input uses). ``typed`` adds nodes typed
+        with classes, as N-Triples terms by the class's term (:meth:`infer_joint`)."""
         from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
         from owlrl.DatatypeHandling import AltXSDToPYTHON
         from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
@@ -981,18 +1021,22 @@ class RuleSet:
         pairs = list(self.disjoint)
         pairs += [(a, b) for a, _p, b in OWLRL_Datatypes_Disjointness if a in used and b in used]
         classes = {c for pair in pairs for c in pair}
+        # a class's members: nodes as N-Triples terms, literals as themselves (a literal is no
+        # str a term equals)
         members: dict[Any, set[Any]] = {}
         for c in classes:
-            m: set[Any] = set()
+            m: set[Any] = set((typed or {}).get(_iri(c), ()))
             for g in graphs:
-                m.update(g.subjects(RDF.type, c))
+                m.update(map(_node_term, g.subjects(RDF.type, c)))
             members[c] = m
         for lt, types in lit_types.items():
             for c in types & classes:
                 members[c].add(lt)
         for c1, c2 in pairs:
             for x in members[c1] & members[c2]:
-                messages.append(f"Disjoint classes {c1} and {c2} have a common individual {x}")
+                messages.append(
+                    f"Disjoint classes {c1} and {c2} have a common individual {_shown(x)}"
+                )
         return sorted(set(messages))
 
     def infer(
