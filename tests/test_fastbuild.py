@@ -141,6 +141,43 @@ def test_a_node_two_sources_or_a_source_and_the_ontology_type_apart_is_caught(
         assert f"common individual {node}" in trig
 
 
+def test_a_literal_two_sources_type_apart_is_caught(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A literal that one source's property types a mention and another's an event (classes
+    held disjoint) is a common individual of both: the union's reasoning finds it from the
+    facts each source keeps of its literals, as the reference finds it from the union."""
+    project = project_copy
+    first, second = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[:2]
+    with first.open("a", encoding="utf-8") as f:
+        f.write('\n<https://w3id.org/dip/id/test/a> dip:denotedBy "a shared value" .\n')
+    with second.open("a", encoding="utf-8") as f:
+        f.write('\n<https://w3id.org/dip/id/test/b> dip:attributesAction "a shared value" .\n')
+    reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
+    _assert_same(reference, fast, ref_files, fast_files)
+    assert b"have a common individual a shared value" in fast_files["trig"]  # type: ignore[operator]
+
+
+def test_a_datatype_under_two_disjoint_classes_has_every_literal_of_it_caught(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the ontology makes a datatype a kind of two disjoint classes, every literal of it
+    is a common individual of both, which the facts the sources keep of their literals do not
+    list: the union's reasoning reads the literals themselves, and finds what the reference
+    finds."""
+    project = project_copy
+    ontology = project.ontology_files()[0]
+    with ontology.open("a", encoding="utf-8") as f:
+        f.write(
+            "\n<http://www.w3.org/2001/XMLSchema#integer> <http://www.w3.org/2000/01/rdf-schema#"
+            "subClassOf> <https://w3id.org/dip/ontology#Event> ,"
+            " <https://w3id.org/dip/ontology#Mention> .\n"
+        )
+    reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
+    _assert_same(reference, fast, ref_files, fast_files)
+    assert fast_files["trig"].count(b"have a common individual") > 100  # type: ignore[attr-defined]
+
+
 def _edit(project: Project) -> tuple[str, str]:
     """Change one article: drop an event's label (a violation appears) and rename an actor's
     role title (a value changes)."""

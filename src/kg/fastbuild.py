@@ -86,6 +86,7 @@ from kg.load import parse_turtle as _parse_turtle
 from kg.namespaces import bind_prefixes
 from kg.project import Project
 from kg.report import Report, Result
+from kg.rules import LiteralFacts
 
 ENGINE_ENV = "KG_ENGINE"
 
@@ -110,7 +111,7 @@ _CODE = (
     "validate.py",
 )
 _PACKAGES = ("rdflib", "pyoxigraph", "owlrl", "pyshacl")
-_FORMAT = 4
+_FORMAT = 5
 
 #: Internal graphs of the store; graph:inferred is their union less what is asserted.
 _LOCAL = "urn:kg:inferred-local:"
@@ -360,6 +361,9 @@ class Unit:
     lines: UnitLines | None = None
     #: What the summary counts of it (:func:`census`); None for a unit made before it was kept.
     census: Census | None = None
+    #: What the union's inconsistency checks read of its asserted literal values
+    #: (:meth:`kg.rules.RuleSet.literal_facts`).
+    facts: LiteralFacts | None = None
     #: :attr:`nt` parsed, once asked for.
     triples: tuple[list[ox.Triple], list[ox.Triple]] | None = field(default=None, repr=False)
 
@@ -533,6 +537,8 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     local = engines.rules.infer_local(graph)
     local_triples = _ox_triples(local)
     reads = (joint_codes(engines.rules, asserted), joint_codes(engines.rules, local_triples))
+    pairs = _rdflib_triples(compress(asserted, reads[0].translate(_SELECT_PAIR)))
+    facts = engines.rules.literal_facts((p, o) for _s, p, o in pairs)
     lap("reason")
     data = Graph()
     bind_prefixes(data)
@@ -565,6 +571,7 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         seconds=seconds,
         lines=lines,
         reads=reads,
+        facts=facts,
     )
 
 
@@ -731,6 +738,7 @@ def save_unit(cache: Path, unit: Unit) -> None:
         "file": unit.path.name,
         "labels": None if unit.labels is None else list(unit.labels),
         "census": None if unit.census is None else dataclasses.asdict(unit.census),
+        "facts": None if unit.facts is None else dataclasses.asdict(unit.facts),
         "seconds": unit.seconds,
         "literal": [_result_json(r) for r in unit.literal_results],
         "spans": [_result_json(r) for r in unit.span_results],
@@ -785,6 +793,7 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
         cached=True,
         labels=None if meta.get("labels") is None else tuple(meta["labels"]),  # type: ignore[arg-type]
         census=None if meta.get("census") is None else Census(**meta["census"]),
+        facts=None if meta.get("facts") is None else LiteralFacts(**meta["facts"]),
         seconds=meta.get("seconds") or {},
         lines=lines,
         reads=reads,
@@ -1962,11 +1971,18 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     """:meth:`kg.rules.RuleSet.infer_joint` on what it reads of the union (the sources' triples
     and their local inferences that :attr:`Unit.reads` marks), with one triple for each
     (property, literal) pair of the union, and the nodes typed with a class with a
-    disjointness as N-Triples terms (no rdflib terms made for them)."""
+    disjointness as N-Triples terms (no rdflib terms made for them). Where every source keeps
+    the facts of its asserted literal values, and they suffice, those facts stand for the
+    sources' (property, literal) pairs."""
     from kg.rules import Triples
 
     rules = engines.rules
     assert rules is not None
+    facts = None
+    if all(unit.facts is not None for unit in units):
+        facts = LiteralFacts.union(unit.facts for unit in units)  # type: ignore[misc]
+        if not rules.facts_suffice(facts):
+            facts = None
     read: list[tuple[list[ox.Triple], list[ox.Triple]]] = []
     typed: dict[str, set[str]] = {}
     asserted_types: set[str] = set()
@@ -1976,7 +1992,8 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
         for unit in units:
             lines, codes = unit.nt[side], unit.reads[side]
             whole.extend(compress(lines, codes.translate(_SELECT_TRIPLE)))
-            pairs.extend(compress(lines, codes.translate(_SELECT_PAIR)))
+            if side == 1 or facts is None:
+                pairs.extend(compress(lines, codes.translate(_SELECT_PAIR)))
             types = list(compress(lines, codes.translate(_SELECT_TYPE)))
             for line in types:
                 node, _type, cls, _end = line.split(" ")
@@ -1993,7 +2010,10 @@ def _joint(engines: Engines, ontology: Graph, units: list[Unit]) -> list[ox.Trip
     local = Triples(_rdflib_triples([*local_whole, *local_pairs]))
     # the growth bound counts the union's asserted triples it reads, these type triples too
     size = len(asserted_types.difference(_nt_lines(_ox_triples(ontology))))
-    return _ox_triples(rules.infer_joint(union_data, local, typed=typed, typed_size=size))
+    if facts is not None:  # the pairs left out: the growth bound counts each source's
+        size += sum(unit.reads[0].count(_READS_PAIR) for unit in units)
+    joint = rules.infer_joint(union_data, local, typed=typed, typed_size=size, facts=facts)
+    return _ox_triples(joint)
 
 
 def _context_digest(project: Project) -> str:

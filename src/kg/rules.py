@@ -365,12 +365,59 @@ def _node_term(node: Any) -> Any:
     return node
 
 
-def _shown(member: Any) -> str:
+def _literal_key(literal: Literal) -> str:
+    """A literal's N-Triples term (its language tag in lower case, as rdflib compares them):
+    equal for equal literals."""
+    if literal.language and literal.language != literal.language.lower():
+        literal = Literal(str(literal), lang=literal.language.lower())
+    return literal.n3()
+
+
+def _shown(member: str) -> str:
     """A class member as an error message shows it: an IRI or blank node by its string (not
     its N-Triples term), a literal by its lexical form."""
-    if type(member) is str:
-        return member[1:-1] if member.startswith("<") else member[2:]
-    return str(member)
+    if member.startswith("<"):
+        return member[1:-1]
+    if member.startswith("_:"):
+        return member[2:]
+    from rdflib.util import from_n3
+
+    return str(from_n3(member))
+
+
+@dataclass
+class LiteralFacts:
+    """What the inconsistency checks read of some triples' literal values
+    (:meth:`RuleSet.literal_facts`): the messages of the literals that do not match their
+    datatype, the datatypes used (with those they are kinds of), the pairs of classes a
+    disjointness can name that a literal's own datatype is a kind of both of, and, for each
+    literal that its properties give a type with a disjointness
+    beyond its own datatype's, its types with one (by its N-Triples term). Of a union, the
+    union of its parts' facts."""
+
+    lexical: list[str] = field(default_factory=list)
+    used: list[str] = field(default_factory=list)
+    owned: list[str] = field(default_factory=list)
+    types: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def union(cls, parts: Iterable[LiteralFacts]) -> LiteralFacts:
+        lexical: set[str] = set()
+        used: set[str] = set()
+        owned: set[str] = set()
+        types: dict[str, set[str]] = {}
+        for part in parts:
+            lexical.update(part.lexical)
+            used.update(part.used)
+            owned.update(part.owned)
+            for key, names in part.types.items():
+                types.setdefault(key, set()).update(names)
+        return cls(
+            sorted(lexical),
+            sorted(used),
+            sorted(owned),
+            {key: sorted(names) for key, names in types.items()},
+        )
 
 
 class Triples:
@@ -884,6 +931,7 @@ class RuleSet:
         limits: Any = None,
         typed: dict[str, set[str]] | None = None,
         typed_size: int = 0,
+        facts: LiteralFacts | None = None,
         _budget: _Budget | None = None,
     ) -> Graph:
         """What needs triples of more than one source: the closure of the transitive
@@ -898,13 +946,15 @@ class RuleSet:
         N-Triples terms of the nodes typed with each class, by the class's term (as the
         sources' N-Triples lines have them, which it need not make into rdflib terms), with
         ``typed_size`` the number of those of ``union_data`` it left out (what the growth bound
-        counts)."""
+        counts), and the literal values of triples it left out as ``facts`` (where
+        :meth:`facts_suffice`)."""
         with _no_gc():
             return self._infer_joint(
                 union_data,
                 local,
                 _budget or _Budget.of(limits, len(union_data) + typed_size),
                 typed or {},
+                facts,
             )
 
     def _infer_joint(
@@ -913,6 +963,7 @@ class RuleSet:
         local: Graph | Triples | Iterable[Graph | Triples],
         budget: _Budget,
         typed: dict[str, set[str]],
+        facts: LiteralFacts | None = None,
     ) -> Graph:
         from kg.reason import is_trivial
 
@@ -971,22 +1022,19 @@ class RuleSet:
                 new.add(triple)
                 if not is_trivial(triple):
                     out.add(triple)
-        for message in self._inconsistencies(union_data, [*known, new], typed):
+        for message in self._inconsistencies(union_data, [*known, new], typed, facts):
             node = BNode("kgerr" + hashlib.sha256(message.encode()).hexdigest()[:32])
             out.add((node, RDF.type, ERRNS.ErrorMessage))
             out.add((node, ERRNS.error, Literal(message)))
         return out
 
-    def _inconsistencies(
-        self,
-        union_data: Graph | Triples,
-        graphs: list[Graph | Triples],
-        typed: dict[str, set[str]] | None = None,
-    ) -> list[str]:
-        """owlrl's error messages for this closure: dt-not-type, cax-dw and cax-adc (datatype
-        disjointness included, for the datatypes the input uses). ``typed`` adds nodes typed
-        with classes, as N-Triples terms by the class's term (:meth:`infer_joint`)."""
-        from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
+    def _literal_types(
+        self, pairs: Iterable[tuple[Any, Any]]
+    ) -> tuple[dict[Literal, set[Any]], dict[Literal, set[Any]], set[Any], list[str]]:
+        """Of the literal values of (property, value) ``pairs``: each literal's types (those its
+        properties give it and those of its own datatype), its own datatype's types, the
+        datatypes used (with those they are kinds of), and the messages of the literals that do
+        not match their datatype (dt-not-type)."""
         from owlrl.DatatypeHandling import AltXSDToPYTHON
         from owlrl.XsdDatatypes import OWL_Datatype_Subsumptions, OWL_RL_Datatypes
 
@@ -994,8 +1042,9 @@ class RuleSet:
         messages: list[str] = []
         literals: set[Literal] = set()
         lit_types: dict[Literal, set[Any]] = defaultdict(set)
+        own_types: dict[Literal, set[Any]] = {}
         probe_types = self._probes()["types"]
-        for _s, p, o in union_data:
+        for p, o in pairs:
             if isinstance(o, Literal):
                 literals.add(o)
                 types = probe_types.get(p)
@@ -1012,17 +1061,77 @@ class RuleSet:
             for c in list(own):
                 own |= sup.get(c, set())
             lit_types[lt] |= own
+            own_types[lt] = own
             try:
                 AltXSDToPYTHON.get(dt, lambda v: v)(str(lt))
             except ValueError:
                 messages.append(
                     f"Lexical value of the literal '{lt}' does not match its datatype ({dt})"
                 )
+        return lit_types, own_types, used, messages
+
+    def _disjoint_pairs(self) -> list[tuple[Any, Any]]:
+        """Every pair of classes a disjointness can name: the ontology's, and the datatypes
+        owlrl holds disjoint."""
+        from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
+
+        return [*self.disjoint, *((a, b) for a, _p, b in OWLRL_Datatypes_Disjointness)]
+
+    def _disjoint_classes(self) -> set[Any]:
+        """Every class that a disjointness can name."""
+        return {c for pair in self._disjoint_pairs() for c in pair}
+
+    def literal_facts(self, pairs: Iterable[tuple[Any, Any]]) -> LiteralFacts:
+        """What the union's inconsistency checks need of the literal values of (property,
+        value) ``pairs`` (:class:`LiteralFacts`), which a source can keep with its work so
+        that the union's reasoning makes no rdflib literals of it."""
+        lit_types, own_types, used, messages = self._literal_types(pairs)
+        disjoint = self._disjoint_classes()
+        types: dict[str, list[str]] = {}
+        for lt, found in lit_types.items():
+            if (found - own_types.get(lt, set())) & disjoint:
+                types[_literal_key(lt)] = sorted(str(c) for c in found & disjoint)
+        return LiteralFacts(
+            lexical=sorted(set(messages)),
+            used=sorted(str(u) for u in used),
+            owned=sorted(
+                f"{a} {b}"
+                for a, b in self._disjoint_pairs()
+                if any(a in own and b in own for own in set(map(frozenset, own_types.values())))
+            ),
+            types=types,
+        )
+
+    def facts_suffice(self, facts: LiteralFacts) -> bool:
+        """Whether :class:`LiteralFacts` give the inconsistencies the literals give: no
+        literal's own datatype is a kind of two classes a disjointness names (every literal of
+        it would be a common individual, which the facts do not list)."""
+        return not facts.owned
+
+    def _inconsistencies(
+        self,
+        union_data: Graph | Triples,
+        graphs: list[Graph | Triples],
+        typed: dict[str, set[str]] | None = None,
+        facts: LiteralFacts | None = None,
+    ) -> list[str]:
+        """owlrl's error messages for this closure: dt-not-type, cax-dw and cax-adc (datatype
+        disjointness included, for the datatypes the input uses). ``typed`` adds nodes typed
+        with classes, as N-Triples terms by the class's term, and ``facts`` literal values
+        (:meth:`infer_joint`)."""
+        from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
+
+        lit_types, _own, used, messages = self._literal_types(
+            (p, o) for _s, p, o in union_data if isinstance(o, Literal)
+        )
+        if facts is not None:
+            used |= {URIRef(u) for u in facts.used}
+            messages += facts.lexical
         pairs = list(self.disjoint)
         pairs += [(a, b) for a, _p, b in OWLRL_Datatypes_Disjointness if a in used and b in used]
         classes = {c for pair in pairs for c in pair}
-        # a class's members: nodes as N-Triples terms, literals as themselves (a literal is no
-        # str a term equals)
+        # a class's members: nodes as N-Triples terms, literals by their keys (a literal's
+        # N-Triples term, which no node's equals)
         members: dict[Any, set[Any]] = {}
         for c in classes:
             m: set[Any] = set((typed or {}).get(_iri(c), ()))
@@ -1031,7 +1140,13 @@ class RuleSet:
             members[c] = m
         for lt, types in lit_types.items():
             for c in types & classes:
-                members[c].add(lt)
+                members[c].add(_literal_key(lt))
+        if facts is not None:
+            by_name = {str(c): c for c in classes}
+            for key, names in facts.types.items():
+                for name in names:
+                    if name in by_name:
+                        members[by_name[name]].add(key)
         for c1, c2 in pairs:
             for x in members[c1] & members[c2]:
                 messages.append(
