@@ -29,6 +29,10 @@ outputs with less work:
   and the saved inferences are made in a forked process (:class:`ExportJob`) while this one
   validates; this one makes ``dip.ttl`` once the data has passed ``fail_on``. Each is written
   to a temporary file and renamed into place (:func:`commit`) once all are written.
+* **Exports patched.** Each export keeps an index (:class:`kg.blocks.Index`) of what it was
+  made from and of its subjects' blocks; a rebuild writes afresh the blocks of the subjects
+  whose triples changed and copies the rest from the last build's file (:func:`_base`,
+  :func:`_turtle_patch`, :func:`_inferred_patch`, :func:`_inferences_patch`).
 
 When the ontology uses a construct the rule set does not cover, the data holds schema triples,
 or the shapes use a feature the compiler does not cover, the build falls back to the
@@ -357,8 +361,10 @@ class Unit:
     #: Seconds making it took, by step (load, reason, validate, export).
     seconds: dict[str, float] = field(default_factory=dict)
     #: Its triples as the exports write them, N-Triples lines with the export names of its
-    #: blank nodes (:func:`_unit_lines`); None where ``labels`` is.
-    lines: UnitLines | None = None
+    #: blank nodes (:func:`_unit_lines`), as made; a cached unit's are read from
+    #: ``lines_path`` when first asked for (:attr:`lines`).
+    made_lines: UnitLines | None = None
+    lines_path: Path | None = None
     #: What the summary counts of it (:func:`census`); None for a unit made before it was kept.
     census: Census | None = None
     #: What the union's inconsistency checks read of its asserted literal values
@@ -366,6 +372,18 @@ class Unit:
     facts: LiteralFacts | None = None
     #: :attr:`nt` parsed, once asked for.
     triples: tuple[list[ox.Triple], list[ox.Triple]] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> UnitLines | None:
+        """Its triples as the exports write them; None where ``labels`` is. A rebuild that
+        patches the last build's exports reads only the changed sources' and those of the
+        sources that hold a subject whose triples changed."""
+        if self.made_lines is None and self.lines_path is not None:
+            read = _read_lines(self.lines_path)
+            if read is None:
+                raise _Fallback(f"the cached export lines of {self.path.name} are cut short")
+            self.made_lines = read
+        return self.made_lines
 
     def _parsed(self) -> tuple[list[ox.Triple], list[ox.Triple]]:
         if self.triples is None:
@@ -569,7 +587,7 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
         span_results=spans,
         labels=labels,
         seconds=seconds,
-        lines=lines,
+        made_lines=lines,
         reads=reads,
         facts=facts,
     )
@@ -729,8 +747,8 @@ def save_unit(cache: Path, unit: Unit) -> None:
     if unit.lines is not None:
         trig = unit.lines.trig.encode("utf-8")
         lists = (unit.lines.union, unit.lines.local)
-        head = " ".join([str(len(trig)), *(str(len(part)) for part in lists)])
         body = "\n".join(line for part in lists for line in part).encode("utf-8")
+        head = " ".join([str(len(trig)), *(str(len(part)) for part in lists), str(len(body))])
         write_atomic(ln, head.encode() + b"\n" + trig + body)
     head = " ".join(str(len(part)) for part in parts).encode()
     write_atomic(nt, head + b"\n" + b"".join(parts))
@@ -774,11 +792,8 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
         read = _read_triples(nt)
         if read is None:
             return None
-        lines = None
-        if meta.get("labels") is not None:
-            lines = _read_lines(ln)
-            if lines is None:
-                return None
+        if meta.get("labels") is not None and not _lines_intact(ln):
+            return None
     except (OSError, ValueError, SyntaxError):
         return None
     nt, bad, reads = read
@@ -795,18 +810,35 @@ def load_unit(cache: Path, path: Path, key: str) -> Unit | None:
         census=None if meta.get("census") is None else Census(**meta["census"]),
         facts=None if meta.get("facts") is None else LiteralFacts(**meta["facts"]),
         seconds=meta.get("seconds") or {},
-        lines=lines,
+        lines_path=None if meta.get("labels") is None else ln,
         reads=reads,
     )
 
 
+def _lines_intact(path: Path) -> bool:
+    """Whether a unit's lines file is as long as its first line says (read later, as
+    :attr:`Unit.lines` is asked for)."""
+    try:
+        with path.open("rb") as f:
+            head = f.readline(200)
+            size = os.fstat(f.fileno()).st_size
+        sizes = [int(n) for n in head.split()]
+    except (OSError, ValueError):
+        return False
+    return len(sizes) == 4 and len(head) + sizes[0] + sizes[3] == size
+
+
 def _read_lines(path: Path) -> UnitLines | None:
-    """What :func:`save_unit` wrote: a line with the TriG block's length in bytes and the
-    numbers of union and local lines, the TriG block, then the lines."""
-    head, _, rest = path.read_bytes().partition(b"\n")
-    sizes = [int(n) for n in head.split()]
-    if len(sizes) != 3 or len(rest) < sizes[0]:
-        return None  # cut short: the unit is made again
+    """What :func:`save_unit` wrote: a line with the TriG block's length in bytes, the
+    numbers of union and local lines and the lines' length in bytes, the TriG block, then the
+    lines."""
+    try:
+        head, _, rest = path.read_bytes().partition(b"\n")
+        sizes = [int(n) for n in head.split()]
+    except (OSError, ValueError):
+        return None
+    if len(sizes) != 4 or len(rest) != sizes[0] + sizes[3]:
+        return None  # cut short
     trig = rest[: sizes[0]].decode("utf-8")
     body = rest[sizes[0] :].decode("utf-8")
     lines = body.split("\n") if body else []
@@ -1231,6 +1263,7 @@ class _Made:
     data: bytes
     subjects: list[str] | None
     patched: bool = False
+    graphs: list[str] | None = None  # dip.trig's graphs, in order
 
 
 @dataclass
@@ -1244,6 +1277,7 @@ class _Base:
     changed: list[Unit]
     old: list[Unit]
     joint: set[str]
+    graphs: list[str] | None = None  # dip.trig's graphs, in order
 
 
 #: The format of the exports' indexes; another makes a build write its files whole.
@@ -1285,7 +1319,15 @@ def _base(
         if was is None or was.labels is None or was.lines is None:
             return None
         old.append(was)
-    return _Base(text, index.subjects, changed, old, set(head.get("joint", ())))
+    graphs = head.get("graphs")
+    return _Base(
+        text,
+        index.subjects,
+        changed,
+        old,
+        set(head.get("joint", ())),
+        graphs if isinstance(graphs, list) else None,
+    )
 
 
 def _export(
@@ -1355,8 +1397,6 @@ def _export(
     shared_union = tree_labels(union_quads)
     if shared is None or shared_union is None:
         raise _Fallback("the ontology's blank nodes do not form trees")
-    if any(u.lines is None for u in units):
-        raise _Fallback("a source's export lines are missing")
     if "dataset" in parts:
         made["dataset"] = _dataset_text(
             units, onto_triples, rest, inferred, joint, shared, bases.get("dataset")
@@ -1379,17 +1419,26 @@ def _dataset_text(
     kg.export.canonical_quads sorts quads: by graph name, then by the triple's string (which
     its N-Triples line starts with; the " ." after it sorts before anything a longer triple
     could go on with). ``rest`` are the inferences that do not come from one source, and
-    ``shared`` the export names of their blank nodes and the ontology's. The inferences' graph
-    is patched into ``base``'s where there is one (:func:`_inferred_patch`)."""
+    ``shared`` the export names of their blank nodes and the ontology's. Where there is
+    ``base``, the inferences' graph is patched into its (:func:`_inferred_patch`), and the
+    other graphs' blocks but the changed sources' are copied from it."""
     onto_g, inferred_g = to_ox(ONTOLOGY_GRAPH), to_ox(INFERRED_GRAPH)
-    blocks: list[tuple[str, str]] = [
-        (str(onto_g), _trig_block(sorted(set(_nt_lines(_renamed(onto_triples, shared)))), onto_g)),
-    ]
-    for unit in units:
-        assert unit.lines is not None
-        blocks.append((str(to_ox(unit.gid)), unit.lines.trig))
+    blocks: dict[str, str | memoryview] = {
+        str(onto_g): _trig_block(sorted(set(_nt_lines(_renamed(onto_triples, shared)))), onto_g)
+    }
     rest_lines = sorted(set(_nt_lines(_renamed(rest, shared))))
     found = None if base is None else _inferred_patch(units, base, rest_lines, inferred, joint)
+    kept = None if found is None or base is None else _graph_blocks(base)
+    if kept is not None:
+        assert base is not None
+        blocks = {**kept, **blocks}
+        for unit in base.changed:
+            assert unit.lines is not None
+            blocks[str(to_ox(unit.gid))] = unit.lines.trig
+    else:
+        for unit in units:
+            assert unit.lines is not None
+            blocks[str(to_ox(unit.gid))] = unit.lines.trig
     if found is not None:
         block, subjects = found
     else:
@@ -1405,12 +1454,34 @@ def _dataset_text(
         del own
         block, subjects = _trig_block(lines, inferred_g), subjects_of(lines)
         del lines
-    blocks.append((str(inferred_g), block))
-    blocks.sort(key=lambda block: block[0])
-    body = "".join(block for _graph, block in blocks)
+    blocks[str(inferred_g)] = block
+    graphs = sorted(name for name, block in blocks.items() if block)
+    if not graphs:
+        return _Made(b"", subjects, found is not None, [])
+    body = b"".join(
+        block.encode("utf-8") if isinstance(block, str) else block
+        for block in (blocks[name] for name in graphs)
+    )
     del blocks
-    data = (_trig_head() + body).encode("utf-8") if body else b""
-    return _Made(data, subjects, found is not None)
+    return _Made(_trig_head().encode("utf-8") + body, subjects, found is not None, graphs)
+
+
+#: Where a graph's block of ``dip.trig`` starts: a line end, then anything but a tab (a
+#: triple), a prefix line's "@" or the "}" that closes a graph.
+_GRAPH_BLOCK = re.compile(rb"\n[^\t@}\n]")
+
+
+def _graph_blocks(base: _Base) -> dict[str, memoryview] | None:
+    """The blocks of the last build's ``dip.trig`` by graph name (its index lists the graphs
+    in order); None where the file does not have as many."""
+    if base.graphs is None:
+        return None
+    text = memoryview(base.text)
+    at = [m.start() + 1 for m in _GRAPH_BLOCK.finditer(base.text)]
+    if len(at) != len(base.graphs) or not at:
+        return None
+    bounds = [*at, len(base.text)]
+    return {name: text[bounds[i] : bounds[i + 1]] for i, name in enumerate(base.graphs)}
 
 
 def _rendered_subject(line: str, unit: Unit) -> str | None:
@@ -1587,11 +1658,17 @@ def _turtle_patch(
     blanks = sorted(affected - iris)
     found: set[str] = set(_starting(onto_lines, affected))
     for unit in units:
-        assert unit.lines is not None
         seen = unit.census or census(*unit.nt)
-        # a blank node's name in the union depends on its triples alone: two sources can share
-        # it, and their census knows it by another name
-        found.update(_starting(unit.lines.union, [*iris.intersection(seen.subjects), *blanks]))
+        keys = [*iris.intersection(seen.subjects)]
+        if blanks:
+            # a blank node's name in the union depends on its triples alone: two sources can
+            # share it, and their census knows it by another name
+            assert unit.labels is not None
+            names = set(unit.labels[1].values())
+            keys += [blank for blank in blanks if blank[2:] in names]
+        if keys:
+            assert unit.lines is not None
+            found.update(_starting(unit.lines.union, keys))
     lines = sorted(found)
     fresh = (
         turtle_of(ox.parse("\n".join(lines).encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
@@ -1734,10 +1811,10 @@ def _stage_outputs(
                 Staged(stage_atomic(place, item.data, owner), place, patched=item.patched)
             )
         if item.subjects is not None:
-            index = Index(
-                {**header, "file": str(place), "sha256": hashlib.sha256(item.data).hexdigest()},
-                item.subjects,
-            )
+            about = {"file": str(place), "sha256": hashlib.sha256(item.data).hexdigest()}
+            if item.graphs is not None:
+                about["graphs"] = item.graphs  # type: ignore[assignment]
+            index = Index({**header, **about}, item.subjects)
             with contextlib.suppress(OSError):
                 tmp = stage_atomic(places.index(part), index.dump(), owner)
                 staged.append(Staged(tmp, places.index(part), cache=True))
