@@ -214,42 +214,40 @@ def test_one_changed_article_rebuilds_incrementally_as_a_full_build_does(
     assert _outputs(tmp_path / "ref") == _outputs(tmp_path / "again")
 
 
-@pytest.mark.parametrize("cut", ["header", "triples", "codes"])
+@pytest.mark.parametrize(
+    ("suffix", "cut"),
+    [
+        ("triples", "header"),
+        ("triples", "triples"),
+        ("triples", "codes"),
+        ("lines", "header"),
+        ("lines", "block"),
+        ("lines", "lines"),
+    ],
+)
 def test_a_cached_source_cut_short_is_made_again(
-    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: str
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str, cut: str
 ) -> None:
     """A source's cached triples cut short (in its first line, in its N-Triples, or in the
-    codes after them) are not read: the source is made again, and the build is the same."""
+    codes after them), or its cached export lines (in their first line, in the TriG block, in
+    the lines after it: checked against their first line as the source is loaded, though read
+    only when an export asks for them), are not read: the source is made again, and the build
+    is the same."""
     project = project_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     build(project, tmp_path / "first")
-    cached = sorted((project.build_dir / ".cache" / "units").glob("*.triples"))
-    assert len(cached) == len(project.mapping_files())
-    data = cached[0].read_bytes()
-    head = data.index(b"\n")
-    keep = {"header": head // 2, "triples": head + (len(data) - head) // 2, "codes": len(data) - 1}
-    cached[0].write_bytes(data[: keep[cut]])
-    again = build(project, tmp_path / "again")
-    assert again.reused == len(project.mapping_files()) - 1
-    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
-
-
-@pytest.mark.parametrize("cut", ["header", "block", "lines"])
-def test_a_source_whose_cached_export_lines_are_cut_short_is_made_again(
-    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: str
-) -> None:
-    """A source's cached export lines, read only when an export asks for them, are checked
-    against their first line as the source is loaded: cut short (in that line, in the TriG
-    block, in the lines after it), the source is made again, and the build is the same."""
-    project = project_copy
-    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
-    build(project, tmp_path / "first")
-    cached = sorted((project.build_dir / ".cache" / "units").glob("*.lines"))
+    cached = sorted((project.build_dir / ".cache" / "units").glob(f"*.{suffix}"))
     assert len(cached) == len(project.mapping_files())
     data = cached[0].read_bytes()
     head = data.index(b"\n")
     block = int(data[:head].split()[0])
-    keep = {"header": head // 2, "block": head + block // 2, "lines": len(data) - 1}
+    keep = {
+        "header": head // 2,
+        "triples": head + (len(data) - head) // 2,
+        "codes": len(data) - 1,
+        "block": head + block // 2,
+        "lines": len(data) - 1,
+    }
     cached[0].write_bytes(data[: keep[cut]])
     again = build(project, tmp_path / "again")
     assert again.reused == len(project.mapping_files()) - 1
