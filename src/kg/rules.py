@@ -356,13 +356,14 @@ def _iri(term: URIRef) -> str:
     return f"<{term}>"
 
 
-def _node_term(node: Any) -> Any:
-    """A node as its N-Triples term (an IRI or a blank node); a literal as itself."""
+def _node_term(node: Any) -> str:
+    """A node as its N-Triples term (an IRI or a blank node), a literal by its key
+    (:func:`_literal_key`): how :meth:`RuleSet._inconsistencies` compares class members."""
     if isinstance(node, URIRef):
         return f"<{node}>"
     if isinstance(node, BNode):
         return f"_:{node}"
-    return node
+    return _literal_key(node)
 
 
 def _literal_key(literal: Literal) -> str:
@@ -391,9 +392,8 @@ class LiteralFacts:
     (:meth:`RuleSet.literal_facts`): the messages of the literals that do not match their
     datatype, the datatypes used (with those they are kinds of), the pairs of classes a
     disjointness can name that a literal's own datatype is a kind of both of, and, for each
-    literal that its properties give a type with a disjointness
-    beyond its own datatype's, its types with one (by its N-Triples term). Of a union, the
-    union of its parts' facts."""
+    literal that its properties give a type with a disjointness beyond its own datatype's, its
+    types with one (by its N-Triples term). Of a union, the union of its parts' facts."""
 
     lexical: list[str] = field(default_factory=list)
     used: list[str] = field(default_factory=list)
