@@ -10,13 +10,14 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
 from kg.errors import InputError
 from kg.namespaces import GRAPH, bind_prefixes
 from kg.project import Project
 from kg.spans import read_utf8
-from kg.stable import relabel
+from kg.stable import relabel, stable_bnode_map_of
 
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 INFERRED_GRAPH = GRAPH["inferred"]
@@ -92,22 +93,43 @@ def parse_turtle(path: Path, into: Graph | None = None) -> Graph:
 _RDFLIB_ONLY = re.compile(rb"XMLSchema#string|xsd:string|@[a-z]*[A-Z]")
 
 
-def parse_turtle_fast(path: Path) -> Graph:
-    """The graph :func:`parse_turtle` gives, read by Oxigraph's parser where it can; for a file
-    it cannot read (and for every error, so messages stay the same) by :func:`parse_turtle`."""
+def load_turtle_fast(path: Path) -> Graph:
+    """The graph :func:`parse_turtle` gives with its blank nodes labelled (:func:`_relabel`),
+    read by Oxigraph's parser where it can; for a file it cannot read (and for every error, so
+    messages stay the same) by :func:`parse_turtle`. The labels are worked out on the parsed
+    triples, so the graph is filled once."""
+    triples = _fast_triples(path)
+    if triples is None:
+        return _relabel(parse_turtle(path), path)
+    _check_blank_trees(triples, path)
+    mapping = stable_bnode_map_of(triples)
+    graph = Graph(store=SimpleMemory())  # one graph: no index of graphs to keep up
+    add = graph.add
+    if not mapping:
+        for t in triples:
+            add(t)
+        return graph
+    get = mapping.get
+    for s, p, o in triples:
+        add((get(s, s), p, get(o, o)))  # type: ignore[arg-type]
+    return graph
+
+
+def _fast_triples(path: Path) -> list[tuple[Node, Node, Node]] | None:
+    """The distinct triples of a Turtle file as rdflib terms, read by Oxigraph's parser, or
+    None where :func:`parse_turtle` must read it."""
     data, text = read_utf8(path)
     if not data.strip() or _RDFLIB_ONLY.search(data):
-        return parse_turtle(path)
+        return None
     try:
-        triples = [
+        parsed = [
             q.triple
             for q in ox.parse(data, format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri())
         ]
     except (SyntaxError, ValueError):
-        return parse_turtle(path)
-    if not triples:
-        return parse_turtle(path)
-    graph = Graph()
+        return None
+    if not parsed:
+        return None
     memo: dict[object, Node] = {}
 
     def term(t: object) -> Node:
@@ -126,11 +148,12 @@ def parse_turtle_fast(path: Path) -> Graph:
             memo[t] = found
         return found
 
-    for t in triples:
-        graph.add((term(t.subject), term(t.predicate), term(t.object)))
+    triples = list(
+        dict.fromkeys((term(t.subject), term(t.predicate), term(t.object)) for t in parsed)
+    )
     _check_prefixes(text, path)
-    _check_iris(graph, text, path)
-    return graph
+    _check_iris(triples, text, path)
+    return triples
 
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -303,8 +326,14 @@ def _relabel(graph: Graph, path: Path) -> Graph:
     trees (none inside two blank nodes) no deeper than :data:`MAX_BLANK_DEPTH` (a cycle is
     endlessly deep), or labelling takes time exponential in the sharing and quadratic in the
     depth; others are refused, naming the file."""
+    _check_blank_trees(graph, path)
+    return relabel(graph)
+
+
+def _check_blank_trees(triples: Iterable[tuple[Node, Node, Node]], path: Path) -> None:
+    """The blank nodes form trees no deeper than :data:`MAX_BLANK_DEPTH` (see :func:`_relabel`)."""
     parent: dict[Node, Node] = {}
-    for s, _p, o in graph:
+    for s, _p, o in triples:
         if isinstance(s, BNode) and isinstance(o, BNode):
             if o in parent:
                 raise InputError(
@@ -333,7 +362,6 @@ def _relabel(graph: Graph, path: Path) -> Graph:
             raise InputError(deep, path=str(path))
         for n, below in enumerate(reversed(chain), start=1):
             depth[below] = base + n
-    return relabel(graph)
 
 
 def _add(target: Graph, source: Graph) -> None:

@@ -22,7 +22,19 @@ def _key(node: Node, labels: dict[BNode, str]) -> str:
 
 
 def stable_bnode_map(graph: Graph) -> dict[BNode, BNode]:
-    bnodes = {n for t in graph for n in (t[0], t[2]) if isinstance(n, BNode)}
+    return stable_bnode_map_of(list(graph))
+
+
+def stable_bnode_map_of(triples: list[tuple[Node, Node, Node]]) -> dict[BNode, BNode]:
+    """Stable labels for the blank nodes of distinct triples (a graph's)."""
+    said: dict[Node, list[tuple[Node, Node]]] = {}
+    held: dict[Node, list[tuple[Node, Node]]] = {}
+    for s, p, o in triples:
+        if isinstance(s, BNode):
+            said.setdefault(s, []).append((p, o))
+        if isinstance(o, BNode):
+            held.setdefault(o, []).append((s, p))
+    bnodes = said.keys() | held.keys()
     if not bnodes:
         return {}
     content: dict[BNode, str] = {}
@@ -35,7 +47,7 @@ def stable_bnode_map(graph: Graph) -> dict[BNode, BNode]:
             return "cycle"
         visiting.add(b)
         parts = []
-        for p, o in graph.predicate_objects(b):
+        for p, o in said.get(b, ()):
             parts.append(p.n3() + " " + (digest(o) if isinstance(o, BNode) else o.n3()))
         visiting.discard(b)
         content[b] = hashlib.sha1("\n".join(sorted(parts)).encode()).hexdigest()
@@ -49,7 +61,7 @@ def stable_bnode_map(graph: Graph) -> dict[BNode, BNode]:
 
     def anchor(b: BNode, seen: frozenset[BNode] = frozenset()) -> str:
         incoming = []
-        for s, p in graph.subject_predicates(b):
+        for s, p in held.get(b, ()):
             if isinstance(s, BNode):
                 if s in seen:
                     continue
