@@ -146,18 +146,12 @@ def _bounded_closure_class(
     return Bounded
 
 
-def is_trivial(triple: tuple) -> bool:  # type: ignore[type-arg]
-    """Inferences that carry no information for users of the graph."""
-    s, p, o = triple
-    if isinstance(s, Literal):
-        return True
-    if p in (OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty) and s == o:
-        return True
-    if p in (RDFS.subClassOf, RDFS.subPropertyOf) and (s == o or o in (OWL.Thing, RDFS.Resource)):
-        return True
-    if p == RDFS.subClassOf and s == OWL.Nothing:
-        return True
-    if p == RDF.type and o in (
+_SAME = frozenset((OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty))
+_SUB = frozenset((RDFS.subClassOf, RDFS.subPropertyOf))
+_TOP = frozenset((OWL.Thing, RDFS.Resource))
+_TYPE, _SUBCLASS, _NOTHING = RDF.type, RDFS.subClassOf, OWL.Nothing
+_EVERY_TYPE = frozenset(
+    (
         OWL.Thing,
         RDFS.Resource,
         RDF.Property,
@@ -165,11 +159,26 @@ def is_trivial(triple: tuple) -> bool:  # type: ignore[type-arg]
         OWL.Class,
         RDFS.Datatype,
         OWL.NamedIndividual,
-    ):
+    )
+)
+
+
+def is_trivial(triple: tuple) -> bool:  # type: ignore[type-arg]
+    """Inferences that carry no information for users of the graph."""
+    s, p, o = triple
+    if isinstance(s, Literal):
+        return True
+    if p in _SAME and s == o:
+        return True
+    if p in _SUB and (s == o or o in _TOP):
+        return True
+    if p == _SUBCLASS and s == _NOTHING:
+        return True
+    if p == _TYPE and o in _EVERY_TYPE:
         return True
     if isinstance(s, URIRef) and str(s).startswith(_BUILTIN):
         return True
-    return isinstance(o, URIRef) and p == RDF.type and str(o).startswith(_BUILTIN)
+    return isinstance(o, URIRef) and p == _TYPE and str(o).startswith(_BUILTIN)
 
 
 #: ``KG_REASONER``: which engine :func:`infer` uses when not told (see :func:`reasoner_from_env`).

@@ -65,6 +65,7 @@ growth bound is for the source with the ontology).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -225,9 +226,19 @@ def _unsupported(triple: tuple[Any, Any, Any]) -> bool:
         return True
     if isinstance(s, URIRef) and str(s).startswith(BUILTIN_NAMESPACES):
         return True
-    if p == RDF.type:
-        meta = isinstance(o, URIRef) and str(o).startswith((*_META, str(XSD)))
+    if p == _TYPE:
+        meta = isinstance(o, URIRef) and str(o).startswith(_META_TYPES)
         return meta and o not in DATA_TYPES
+    return _schema_predicate(p)
+
+
+_TYPE = RDF.type
+_META_TYPES = (*_META, str(XSD))
+
+
+@functools.lru_cache(maxsize=4096)
+def _schema_predicate(p: URIRef) -> bool:
+    """A predicate other than ``rdf:type`` that makes a triple schema."""
     return _is_meta(p) and p not in INERT_PREDICATES and not _is_container_member(p)
 
 
@@ -255,13 +266,18 @@ class _Codec:
                     node = ox.NamedNode(str(term))
                 except ValueError:
                     node = None
-                if node is not None and node.value != str(term):
+                if node is not None and (node.value != str(term) or "\\" in node.value):
                     node = None
             if node is None:
                 node = ox.NamedNode(f"{self.prefix}{len(self.dec)}")
             self.enc[term] = node
             self.dec[node.value] = term
         return node
+
+    def rows(self, triples: Iterable[tuple[Any, Any, Any]]) -> list[tuple[str, str, str]]:
+        """The IRIs of the encoded terms of each triple."""
+        enc = self.encode
+        return [(enc(s).value, enc(p).value, enc(o).value) for s, p, o in triples]
 
     def decode(self, node: ox.NamedNode) -> Any:
         value = node.value
@@ -270,6 +286,13 @@ class _Codec:
             term = URIRef(value)
             self.dec[value] = term
         return term
+
+
+def _load(store: ox.Store, rows: list[tuple[str, str, str]], graph: Any) -> None:
+    """Adds the triples of encoded terms' IRIs (:meth:`_Codec.rows`) to ``graph``."""
+    if rows:
+        text = "".join(f"<{s}> <{p}> <{o}> .\n" for s, p, o in rows)
+        store.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
 
 
 # ---------------------------------------------------------------------------
@@ -748,19 +771,21 @@ class RuleSet:
         rules to a fixpoint (semi-naive: each round only on the last round's new triples) and
         return the triples added."""
         store = ox.Store()
-        enc = codec.encode
         dg = ox.DefaultGraph()
-        trp = {enc(p) for p in self.transitive}
-        base_triples = [ox.Triple(enc(s), enc(p), enc(o)) for s, p, o in base]
-        start = [ox.Triple(enc(s), enc(p), enc(o)) for s, p, o in delta]
-        for graph, triples in ((dg, base_triples), (dg, start), (_DELTA, start)):
-            store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+        trp = {codec.encode(p) for p in self.transitive}
+        # every term is encoded as an IRI, so a triple is ``<s> <p> <o> .`` in N-Triples, which
+        # the store reads faster than it takes triples made one by one
+        rows = codec.rows
+        base_rows, start = rows(base), rows(delta)
+        _load(store, base_rows + start, dg)
+        _load(store, start, _DELTA)
         # the transitive properties' triples not derived by prp-trp, whose closure is that of all
         if trp_base is None:
-            trp_start = [t for t in (*base_triples, *start) if t.predicate in trp]
+            values = {p.value for p in trp}
+            trp_start = [r for r in (*base_rows, *start) if r[1] in values]
         else:
-            trp_start = [ox.Triple(enc(s), enc(p), enc(o)) for s, p, o in trp_base]
-        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, _BASE) for t in trp_start)
+            trp_start = rows(trp_base)
+        _load(store, trp_start, _BASE)
         queries = self._queries()
         dec = codec.decode
         added: set[ox.Triple] = set()
@@ -791,8 +816,12 @@ class RuleSet:
             budget.added += len(found)
             added |= found
             last = [codec.decode(t.predicate) for t in found]
-            for graph, triples in ((dg, found), (_DELTA, found), (_BASE, base_found)):
-                store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+            text = "".join(f"{t} .\n" for t in found)
+            for graph in (dg, _DELTA):
+                store.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=graph)
+            if base_found:
+                text = "".join(f"{t} .\n" for t in base_found)
+                store.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=_BASE)
 
     @staticmethod
     def _concrete(name: str, query: str, store: ox.Store) -> Iterable[str]:
@@ -816,9 +845,11 @@ class RuleSet:
     def _decoded(
         self, codec: _Codec, triples: Iterable[ox.Triple], exclude: set[Any] | frozenset[Any]
     ) -> Graph:
+        from rdflib.plugins.stores.memory import SimpleMemory
+
         from kg.reason import is_trivial
 
-        out = Graph()
+        out = Graph(store=SimpleMemory())  # one graph: no index of graphs to keep up
         bind_prefixes(out)
         dec = codec.decode
         for t in triples:
@@ -1052,14 +1083,18 @@ class RuleSet:
                     lit_types[o] |= types
         used: set[Any] = set()
         sup = self._superclasses()
+        of_datatype: dict[Any, set[Any]] = {}
         for lt in literals:
             dt = lt.datatype
             if dt not in rl_datatypes:
                 continue
-            own = {dt, *OWL_Datatype_Subsumptions.get(dt, ())}
-            used |= own
-            for c in list(own):
-                own |= sup.get(c, set())
+            own = of_datatype.get(dt)
+            if own is None:
+                own = {dt, *OWL_Datatype_Subsumptions.get(dt, ())}
+                used |= own
+                for c in list(own):
+                    own |= sup.get(c, set())
+                of_datatype[dt] = own
             lit_types[lt] |= own
             own_types[lt] = own
             try:
@@ -1091,13 +1126,14 @@ class RuleSet:
         for lt, found in lit_types.items():
             if (found - own_types.get(lt, set())) & disjoint:
                 types[_literal_key(lt)] = sorted(str(c) for c in found & disjoint)
+        owns = set(map(frozenset, own_types.values()))
         return LiteralFacts(
             lexical=sorted(set(messages)),
             used=sorted(str(u) for u in used),
             owned=sorted(
                 f"{a} {b}"
                 for a, b in self._disjoint_pairs()
-                if any(a in own and b in own for own in set(map(frozenset, own_types.values())))
+                if any(a in own and b in own for own in owns)
             ),
             types=types,
         )
