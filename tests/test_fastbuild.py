@@ -158,6 +158,26 @@ def test_a_literal_two_sources_type_apart_is_caught(
     assert b"have a common individual a shared value" in fast_files["trig"]  # type: ignore[operator]
 
 
+def test_an_ill_typed_literal_is_named_by_the_projects_prefixes(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that rdflib's parser reads (an explicit ``xsd:string``) and that declares a
+    prefix of its own for XSD: its ill-typed literal's message names the datatype as the
+    project's prefixes do, not as the file's."""
+    project = project_copy
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[0]
+    with path.open("a", encoding="utf-8") as f:
+        f.write(
+            "\n@prefix xs: <http://www.w3.org/2001/XMLSchema#> .\n"
+            '<https://w3id.org/dip/id/test/n> rdfs:label "n"^^xsd:string ;\n'
+            '    rdfs:comment "twelve"^^xs:integer .\n'
+        )
+    reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
+    _assert_same(reference, fast, ref_files, fast_files)
+    messages = [r.message for r in fast.report.results]
+    assert "'twelve' is not a valid xsd:integer (an integer)" in messages
+
+
 def test_a_datatype_under_two_disjoint_classes_has_every_literal_of_it_caught(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,10 +411,10 @@ def test_reference_engine_is_chosen_by_the_environment(
         build(project, tmp_path / "out")
 
 
-def test_blank_nodes_are_written_as_iris_as_the_writer_writes_those_iris() -> None:
+def _tricky_triples() -> list:
+    """Triples whose literals look like blank nodes and line ends, around two blank nodes."""
     import pyoxigraph as ox
 
-    prefix = "https://example.org/.well-known/genid/"
     p, b, c = ox.NamedNode("http://e/p"), ox.BlankNode("b1"), ox.BlankNode("c_2")
     tricky = [
         "_:x",
@@ -403,15 +423,23 @@ def test_blank_nodes_are_written_as_iris_as_the_writer_writes_those_iris() -> No
         "a _:b .\n_:c <http://e/p> _:d .",
         ' _:q" ',
         "_:e <http://e/p> _:f .",
+        'back\\slash "quoted" \t ünï 😀 \u2028',
     ]
     objects: list = [c, ox.NamedNode("http://e/_:o")]
     for text in tricky:
         objects += [
             ox.Literal(text),
-            ox.Literal(text, language="en"),
+            ox.Literal(text, language="en-GB"),
             ox.Literal(text, datatype=ox.NamedNode("http://e/_:dt")),
         ]
-    triples = [ox.Triple(s, p, o) for s in (b, ox.NamedNode("http://e/s")) for o in objects]
+    return [ox.Triple(s, p, o) for s in (b, ox.NamedNode("http://e/s")) for o in objects]
+
+
+def test_blank_nodes_are_written_as_iris_as_the_writer_writes_those_iris() -> None:
+    import pyoxigraph as ox
+
+    prefix = "https://example.org/.well-known/genid/"
+    triples = _tricky_triples()
 
     def iri(term):  # type: ignore[no-untyped-def]
         return ox.NamedNode(prefix + term.value) if isinstance(term, ox.BlankNode) else term
@@ -423,6 +451,37 @@ def test_blank_nodes_are_written_as_iris_as_the_writer_writes_those_iris() -> No
     written = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
     assert "_:" in written
     assert fastbuild.skolemized(written, prefix) == expected
+
+
+def test_blank_nodes_renamed_in_lines_are_the_lines_of_the_renamed_triples() -> None:
+    triples = _tricky_triples()
+    labels = {"b1": "bnew", "c_2": "b0c2x1"}
+    lines = fastbuild._nt_lines(triples)
+    renamed = fastbuild._nt_lines(fastbuild._renamed(triples, labels))
+    assert sum("_:b1 " in line for line in lines) > 10
+    assert fastbuild._renamed_lines(lines, labels) == renamed
+
+
+def test_a_sources_store_quads_are_written_as_the_writer_writes_them() -> None:
+    import pyoxigraph as ox
+    from rdflib import URIRef
+
+    triples = _tricky_triples()
+    unit = fastbuild.Unit(
+        gid=URIRef("https://example.org/graph/x"),
+        path=Path("x.ttl"),
+        key="x",
+        nt=(fastbuild._nt_lines(triples), fastbuild._nt_lines(triples[:5])),
+        reads=(b"", b""),
+        bad=[],
+        literal_results=[],
+        span_results=[],
+        triples=(triples, triples[:5]),
+    )
+    enc = fastbuild._Encoder()
+    written = ox.serialize(fastbuild._encoded(unit, enc), format=ox.RdfFormat.N_QUADS)
+    assert written.count(b"\n") == len(triples) + 5
+    assert fastbuild._store_text(unit, enc) == written
 
 
 def test_the_build_leaves_inferences_the_other_commands_reuse(

@@ -159,9 +159,10 @@ def _blank_labels(signatures: dict[str, str]) -> dict[str, str]:
     return labels
 
 
-def tree_labels(quads: list[ox.Quad]) -> dict[str, str] | None:
+def tree_labels(quads: list[Any]) -> dict[str, str] | None:
     """Canonical labels for blank nodes that form trees (each inside at most one other blank
-    node, none a graph name, no cycle), or None when they do not.
+    node, none a graph name, no cycle), or None when they do not. ``quads`` are Oxigraph quads,
+    or anything with their four fields.
 
     A blank node is named after what is said about it, the blank nodes inside it included (a
     digest of its quads, each inner blank node written as its own digest), and after the name
@@ -171,7 +172,7 @@ def tree_labels(quads: list[ox.Quad]) -> dict[str, str] | None:
     that still share a name are identical siblings; swapping them changes nothing, so the order
     in which they are numbered does not show in the output."""
     blank = ox.BlankNode
-    said: dict[str, list[ox.Quad]] = defaultdict(list)
+    said: dict[str, list[Any]] = defaultdict(list)
     parent: dict[str, str] = {}
     children: dict[str, list[str]] = defaultdict(list)
     for q in quads:

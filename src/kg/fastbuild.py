@@ -83,14 +83,14 @@ from kg.load import (
     ONTOLOGY_GRAPH,
     _relabel,
     graph_iri_for,
+    load_turtle_fast,
     parse_mapping,
-    parse_turtle_fast,
 )
 from kg.load import parse_turtle as _parse_turtle
 from kg.namespaces import bind_prefixes
 from kg.project import Project
 from kg.report import Report, Result
-from kg.rules import LiteralFacts
+from kg.rules import LiteralFacts, Unsupported
 
 ENGINE_ENV = "KG_ENGINE"
 
@@ -156,6 +156,12 @@ def to_ox(node: Node) -> Any:
 
 
 def _ox_triples(graph: Graph) -> list[ox.Triple]:
+    return [ox.Triple(*t) for t in _ox_terms(graph)]
+
+
+def _ox_terms(graph: Graph) -> list[tuple[Any, Any, Any]]:
+    """The terms of each triple of ``graph`` as Oxigraph's, each distinct term made once (a
+    term read from an Oxigraph triple is made anew each time it is read)."""
     memo: dict[Node, Any] = {}
 
     def term(node: Node) -> Any:
@@ -164,7 +170,7 @@ def _ox_triples(graph: Graph) -> list[ox.Triple]:
             memo[node] = found = to_ox(node)
         return found
 
-    return [ox.Triple(term(s), term(p), term(o)) for s, p, o in graph]
+    return [(term(s), term(p), term(o)) for s, p, o in graph]
 
 
 def _rdflib_triples(triples: Iterable[ox.Triple]) -> Iterator[tuple[Node, Node, Node]]:
@@ -546,22 +552,23 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     if path.suffix.lower() == ".jsonld":
         graph = _relabel(parse_mapping(path, project), path)
     else:
-        graph = _relabel(parse_turtle_fast(path), path)
-    asserted = _ox_triples(graph)
+        graph = load_turtle_fast(path)
+    asserted_terms = _ox_terms(graph)
+    asserted = [ox.Triple(*t) for t in asserted_terms]
     lap("load")
     assert engines.rules is not None
-    if not engines.rules.supports(graph):
-        raise _Fallback(f"{path.name} holds schema triples the rule set leaves to owlrl")
-    local = engines.rules.infer_local(graph)
-    local_triples = _ox_triples(local)
-    reads = (joint_codes(engines.rules, asserted), joint_codes(engines.rules, local_triples))
+    try:
+        local = engines.rules.infer_local(graph)
+    except Unsupported:
+        raise _Fallback(f"{path.name} holds schema triples the rule set leaves to owlrl") from None
+    local_terms = _ox_terms(local)
+    local_triples = [ox.Triple(*t) for t in local_terms]
+    reads = (joint_codes(engines.rules, asserted_terms), joint_codes(engines.rules, local_terms))
     pairs = _rdflib_triples(compress(asserted, reads[0].translate(_SELECT_PAIR)))
     facts = engines.rules.literal_facts((p, o) for _s, p, o in pairs)
     lap("reason")
-    data = Graph()
+    data = graph  # the project's prefixes replace the file's where they bind the same names
     bind_prefixes(data)
-    for t in graph:
-        data.add(t)
     for t in local:
         data.add(t)
     for t in engines.sub_properties:
@@ -570,9 +577,9 @@ def make_unit(project: Project, path: Path, key: str, engines: Engines) -> Unit:
     spans = echo_filter(check_spans(data, project.seeds_dir), data, bad)
     bad_triples = _ox_triples(_graph_of(bad))
     lap("validate")
-    labels = _unit_labels(gid, asserted, local_triples)
-    lines = None if labels is None else _unit_lines(gid, asserted, local_triples, labels)
+    labels = _unit_labels(gid, asserted_terms, local_terms)
     nt = (_nt_lines(asserted), _nt_lines(local_triples))
+    lines = None if labels is None else _unit_lines(gid, nt, labels)
     counted = census(*nt)
     lap("export")
     return Unit(
@@ -632,17 +639,35 @@ def _renamed(triples: list[ox.Triple], labels: dict[str, str]) -> list[ox.Triple
     ]
 
 
+def _renamed_lines(lines: list[str], labels: dict[str, str]) -> list[str]:
+    """N-Triples lines (:func:`_nt_lines`) with their blank nodes renamed by ``labels``: the
+    lines :func:`_renamed` triples give. A blank node is a line's first term, or its last where
+    that starts with ``_:`` and holds no quote (a literal's last word holds its closing one)."""
+    out = []
+    for line in lines:
+        if "_:" in line:
+            subject, _, rest = line.partition(" ")
+            if subject.startswith("_:"):
+                subject = "_:" + labels[subject[2:]]
+            head, _, last = rest[:-2].rpartition(" ")
+            if last.startswith("_:") and '"' not in last:
+                rest = f"{head} _:{labels[last[2:]]} ."
+            line = f"{subject} {rest}"
+        out.append(line)
+    return out
+
+
 def _unit_lines(
     gid: URIRef,
-    asserted: list[ox.Triple],
-    local: list[ox.Triple],
+    nt: tuple[list[str], list[str]],
     labels: tuple[dict[str, str], dict[str, str]],
 ) -> UnitLines:
     in_dataset, in_union = labels
+    asserted, local = nt
     return UnitLines(
-        trig=_trig_block(sorted(set(_nt_lines(_renamed(asserted, in_dataset)))), to_ox(gid)),
-        union=sorted(set(_nt_lines(_renamed(asserted, in_union)))),
-        local=_nt_lines(_renamed(local, in_dataset)),
+        trig=_trig_block(sorted(set(_renamed_lines(asserted, in_dataset))), to_ox(gid)),
+        union=sorted(set(_renamed_lines(asserted, in_union))),
+        local=_renamed_lines(local, in_dataset),
     )
 
 
@@ -674,23 +699,34 @@ def _trig_block(lines: list[str], graph: Any) -> str:
     return text[len(head) :]
 
 
+class _Quad(NamedTuple):
+    """A quad's terms, as :func:`kg.export.tree_labels` reads them, with no Oxigraph quad made
+    (making one costs several times as much)."""
+
+    subject: Any
+    predicate: Any
+    object: Any
+    graph_name: Any
+
+
 def _unit_labels(
-    gid: URIRef, asserted: list[ox.Triple], local: list[ox.Triple]
+    gid: URIRef, asserted: list[tuple[Any, Any, Any]], local: list[tuple[Any, Any, Any]]
 ) -> tuple[dict[str, str], dict[str, str]] | None:
     """The export names of a source's blank nodes (:func:`kg.export.tree_labels`): they depend
-    only on the quads that reach each node, all of which this source holds."""
+    only on the quads that reach each node, all of which this source holds. ``asserted`` and
+    ``local`` are its triples' terms (:func:`_ox_terms`)."""
     from kg.export import tree_labels
 
     own = set(asserted)
     g, inferred = to_ox(gid), to_ox(INFERRED_GRAPH)
-    dataset = [ox.Quad(t.subject, t.predicate, t.object, g) for t in asserted]
+    blank = ox.BlankNode
+    dataset = [_Quad(s, p, o, g) for s, p, o in asserted]
     dataset += [
-        ox.Quad(t.subject, t.predicate, t.object, inferred)
-        for t in dict.fromkeys(local)
-        if t not in own
-        and (isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode))
+        _Quad(s, p, o, inferred)
+        for s, p, o in dict.fromkeys(local)
+        if (s, p, o) not in own and (isinstance(s, blank) or isinstance(o, blank))
     ]
-    union = [ox.Quad(t.subject, t.predicate, t.object, _OX_DEFAULT) for t in asserted]
+    union = [_Quad(s, p, o, _OX_DEFAULT) for s, p, o in asserted]
     in_dataset, in_union = tree_labels(dataset), tree_labels(union)
     if in_dataset is None or in_union is None:
         return None
@@ -725,6 +761,27 @@ def _encoded(unit: Unit, enc: _Encoder) -> list[ox.Quad]:
     )
 
 
+def _store_text(unit: Unit, enc: _Encoder) -> bytes:
+    """:func:`_encoded` as N-Quads, the lines Oxigraph's writer gives, written from each distinct
+    term's string (making each quad would cost several times as much)."""
+    memo: dict[Any, str] = {}
+
+    def term(t: Any) -> str:
+        found = memo.get(t)
+        if found is None:
+            memo[t] = found = str(enc(t))
+        return found
+
+    out: list[str] = []
+    for triples, graph in (
+        (unit.asserted, to_ox(unit.gid)),
+        (unit.local, ox.NamedNode(_LOCAL + str(unit.gid))),
+    ):
+        end = f" {graph} .\n"
+        out += [f"{term(t.subject)} {term(t.predicate)} {term(t.object)}{end}" for t in triples]
+    return "".join(out).encode("utf-8")
+
+
 def _add_to_store(store: ox.Store, unit: Unit, enc: _Encoder, cache: Path) -> None:
     """Adds :func:`_encoded` to ``store``, read from the cache where the unit was saved with
     them (from the file into the store, with no list of them in between)."""
@@ -743,7 +800,7 @@ def save_unit(cache: Path, unit: Unit) -> None:
     parts.append(ox.serialize(unit.bad, format=ox.RdfFormat.N_TRIPLES) if unit.bad else b"")
     parts += unit.reads
     nt, js, ln, st = _unit_paths(cache, unit.key)
-    write_atomic(st, ox.serialize(_encoded(unit, _Encoder()), format=ox.RdfFormat.N_QUADS))
+    write_atomic(st, _store_text(unit, _Encoder()))
     if unit.lines is not None:
         trig = unit.lines.trig.encode("utf-8")
         lists = (unit.lines.union, unit.lines.local)
@@ -2007,12 +2064,13 @@ _SELECT_PAIR = bytes(int(code == _READS_PAIR) for code in range(256))
 _SELECT_TYPE = bytes(int(code == _READS_TYPE) for code in range(256))
 
 
-def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
+def joint_codes(rules: Any, triples: list[tuple[Any, Any, Any]]) -> bytes:
     """What :meth:`kg.rules.RuleSet.infer_joint` reads of each triple (a byte per triple):
     the transitive properties' triples and the triples with a built-in value whole; of the
     type triples of disjoint classes, the node and the class; of the other triples with a
     literal value, one triple for each (property, literal) pair (the literal checks look at the
-    values and the properties that lead to them, whatever holds them)."""
+    values and the properties that lead to them, whatever holds them). ``triples`` are the
+    triples' terms (:func:`_ox_terms`)."""
     from kg.rules import BUILTIN_NAMESPACES
 
     preds, classes = rules.joint_read_terms()
@@ -2021,8 +2079,7 @@ def joint_codes(rules: Any, triples: list[ox.Triple]) -> bytes:
     rdf_type, literal, named = _RDF_TYPE, ox.Literal, ox.NamedNode
     seen: set[tuple[Any, Any]] = set()
     codes = bytearray(len(triples))
-    for i, t in enumerate(triples):
-        p, o = t.predicate, t.object
+    for i, (_s, p, o) in enumerate(triples):
         if isinstance(o, literal) and p not in wanted:
             if (p, o) not in seen:
                 seen.add((p, o))
