@@ -274,6 +274,27 @@ def test_a_cached_source_cut_short_is_made_again(
     assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
 
 
+def test_a_sources_cached_store_quads_cut_short_are_made_from_its_triples(
+    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full validation reads each source's quads for the store from its cached file; one cut
+    short in a line adds nothing of it, and its quads are made from its triples instead."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    first = build(project, tmp_path / "first")
+    assert first.report.results
+    cached = sorted((project.build_dir / ".cache" / "units").glob("*.store.nq"))
+    assert len(cached) == len(project.mapping_files())
+    for path in cached:
+        data = path.read_bytes()
+        path.write_bytes(data[: data.index(b" .\n", len(data) // 2)])  # inside a line
+    fastbuild._state_path(project).unlink()  # no results to keep: a full validation
+    again = build(project, tmp_path / "again")
+    assert again.reused == len(project.mapping_files()) and again.revalidated is None
+    assert _results(again.report) == _results(first.report)
+    assert _outputs(tmp_path / "again") == _outputs(tmp_path / "first")
+
+
 def test_a_changed_source_text_makes_its_article_checked_again(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -784,7 +784,8 @@ def _store_text(unit: Unit, enc: _Encoder) -> bytes:
 
 def _add_to_store(store: ox.Store, unit: Unit, enc: _Encoder, cache: Path) -> None:
     """Adds :func:`_encoded` to ``store``, read from the cache where the unit was saved with
-    them (from the file into the store, with no list of them in between)."""
+    them (from the file into the store, with no list of them in between; ``Store.load`` would
+    give the blank nodes new names)."""
     path = _unit_paths(cache, unit.key)[3]
     try:
         store.bulk_extend(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
