@@ -221,10 +221,12 @@ def _check_iris(triples: Iterable[tuple[Node, Node, Node]], text: str, path: Pat
             checked.add(lang)
             _check_with_oxigraph(lang, text, path)
         for term in (*triple, getattr(triple[2], "datatype", None)):
-            if isinstance(term, URIRef) and term not in checked and not _BAD_IRI_CHAR.search(term):
+            if not isinstance(term, URIRef) or term in checked:
+                continue
+            bad = _BAD_IRI_CHAR.search(term)
+            if bad is None:
                 checked.add(term)
                 _check_with_oxigraph(term, text, path)
-            if not isinstance(term, URIRef) or not (bad := _BAD_IRI_CHAR.search(term)):
                 continue
             char = bad.group(0)
             what = (
