@@ -172,11 +172,12 @@ def check_literals(
     for s, p, o in data:
         if not isinstance(o, Literal) or o.datatype is None:
             continue
-        datatype = data.namespace_manager.normalizeUri(o.datatype)
         if o.ill_typed:
+            datatype = data.namespace_manager.normalizeUri(o.datatype)
             form = _FORMS.get(o.datatype)
             message = f"{str(o)!r} is not a valid {datatype}" + (f" ({form})" if form else "")
         elif str(o.datatype).startswith(str(XSD)) and o.datatype not in XSD:
+            datatype = data.namespace_manager.normalizeUri(o.datatype)
             message = f"{datatype} is not an XSD datatype (a misspelt name?)"
         else:
             continue
