@@ -732,6 +732,35 @@ def test_a_rebuild_patches_the_last_exports_as_a_clean_build_writes_them(
     assert (_outputs(project.build_dir), _saved_inferences(project)) == before
 
 
+def test_a_patched_rebuild_reads_the_export_lines_of_the_changed_source_only(
+    project_copy: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article names a node no other source has triples about: patching the three files
+    reads that article's cached export lines (its old and new version's) and no other
+    source's."""
+    project = project_copy
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    monkeypatch.setenv("KG_WORKERS", "1")  # the exports made in this process, where it is seen
+    build(project)
+    units_dir = project.build_dir / ".cache" / "units"
+    before = set(units_dir.glob("*.lines"))
+    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[1]
+    _append(path, '\nev:001-test-new-event a dip:Event ; rdfs:label "A new event"@en .\n')
+    read: list[Path] = []
+    real = fastbuild._read_lines
+
+    def recording(lines: Path):  # type: ignore[no-untyped-def]
+        read.append(lines)
+        return real(lines)
+
+    monkeypatch.setattr(fastbuild, "_read_lines", recording)
+    again = build(project)
+    assert again.patched == _PARTS
+    unchanged = before & set(units_dir.glob("*.lines"))
+    assert len(unchanged) == len(project.mapping_files()) - 1
+    assert read and not unchanged.intersection(read)
+
+
 def test_an_export_changed_since_the_last_build_is_written_whole(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

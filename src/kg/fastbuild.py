@@ -1231,7 +1231,8 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     stage = functools.partial(
         _stage_outputs, places, units, onto_triples, inferred, joint_lines, context, units_dir
     )
-    job = ExportJob(functools.partial(stage, _BESIDE), places, _BESIDE)
+    beside = _BESIDE if 2 * made >= len(units) else _BESIDE_REBUILD
+    job = ExportJob(functools.partial(stage, beside), places, beside)
     try:
         enc = _Encoder()
         filled: dict[str, Any] = {}
@@ -1281,7 +1282,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
             units, report, onto_triples, union_graphs, inferred, timings, asserted_count
         )
         t0 = time.perf_counter()
-        mine = stage(frozenset({"dataset", "inferences", "turtle"}) - _BESIDE, job.owner)
+        mine = stage(frozenset({"dataset", "inferences", "turtle"}) - beside, job.owner)
         made_here = time.perf_counter() - t0
         staged, seconds = job.result()
         t0 = time.perf_counter()
@@ -1636,15 +1637,17 @@ def _lines_about(
     blanks = subjects - iris
     out: set[str] = set()
     for unit in units:
-        assert unit.lines is not None and unit.labels is not None
+        assert unit.labels is not None
         seen = unit.census or census(*unit.nt)
         hits = iris.intersection(seen.all_subjects)
         if blanks:
             hits.update(blanks.intersection("_:" + label for label in unit.labels[0].values()))
         if hits:
+            made = unit.lines  # read only for a source that holds one of them
+            assert made is not None
             out.update(
                 line
-                for raw, line in zip(unit.nt[1], unit.lines.local, strict=True)
+                for raw, line in zip(unit.nt[1], made.local, strict=True)
                 if line.partition(" ")[0] in hits and raw in inferred and raw not in joint
             )
     out.update(_starting(rest_lines, subjects))
@@ -1820,6 +1823,9 @@ class Staged(NamedTuple):
 #: What the export's process makes (the rest, ``dip.ttl``, the build makes once it has
 #: validated): the two take about as long.
 _BESIDE = frozenset({"inferences", "dataset"})
+#: What it makes when most sources are reused: the validation is then incremental and short,
+#: so the build makes the saved inferences too, and the two still take about as long.
+_BESIDE_REBUILD = frozenset({"dataset"})
 
 
 def _stage_outputs(
@@ -1910,7 +1916,7 @@ def _inferences_patch(base: _Base, inferred: set[str], joint: set[str]) -> bytes
     if new:
         lines += new
         lines.sort()
-    return b"".join(line + b"\n" for line in lines)
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def _holds(lines: list[bytes], line: bytes) -> bool:
