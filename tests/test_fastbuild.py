@@ -165,13 +165,12 @@ def test_an_ill_typed_literal_is_named_by_the_projects_prefixes(
     prefix of its own for XSD: its ill-typed literal's message names the datatype as the
     project's prefixes do, not as the file's."""
     project = project_copy
-    path = sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[0]
-    with path.open("a", encoding="utf-8") as f:
-        f.write(
-            "\n@prefix xs: <http://www.w3.org/2001/XMLSchema#> .\n"
-            '<https://w3id.org/dip/id/test/n> rdfs:label "n"^^xsd:string ;\n'
-            '    rdfs:comment "twelve"^^xs:integer .\n'
-        )
+    _append(
+        sorted(project.seeds_dir.glob("00[0-9]_*.ttl"))[0],
+        "\n@prefix xs: <http://www.w3.org/2001/XMLSchema#> .\n"
+        '<https://w3id.org/dip/id/test/n> rdfs:label "n"^^xsd:string ;\n'
+        '    rdfs:comment "twelve"^^xs:integer .\n',
+    )
     reference, fast, ref_files, fast_files = _both(project, tmp_path, monkeypatch)
     _assert_same(reference, fast, ref_files, fast_files)
     messages = [r.message for r in fast.report.results]
