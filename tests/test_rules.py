@@ -283,6 +283,23 @@ def test_a_literal_value_of_an_inverse_property_is_a_node_as_in_owlrl():
     assert (URIRef(EX + "x"), RDF.type, r) in got
 
 
+def test_a_chain_a_sub_property_makes_of_a_transitive_property_is_closed_as_in_owlrl():
+    """a q b, b q c, c q d with q a sub-property of the transitive p: the p triples the first
+    round derives are what transitivity closes in the next (a p d), within the one source as
+    over the whole."""
+    p, q = URIRef(EX + "p"), URIRef(EX + "q")
+    a, b, c, d = (URIRef(EX + n) for n in "abcd")
+    onto, data = Graph(), Graph()
+    onto.add((p, RDF.type, OWL.TransitiveProperty))
+    onto.add((q, RDFS.subPropertyOf, p))
+    for s, o in ((a, b), (b, c), (c, d)):
+        data.add((s, q, o))
+    rules = RuleSet.from_ontology(onto)
+    assert rules is not None
+    assert (a, p, d) in rules.infer_local(data)
+    assert (a, p, d) in _check_both(onto + data)
+
+
 def test_cross_source_chains_and_conflicts_are_found_by_the_joint_step():
     """Source 1: a partOf b, x a Person; source 2: b partOf c, x a State. Each alone has no
     a partOf c and no conflict; the joint step finds both, as owlrl on the union does."""
