@@ -173,3 +173,56 @@ def test_terms_that_look_alike_stay_apart_in_an_answer() -> None:
         assert getattr(o, "datatype", None) == getattr(v, "datatype", None)
         assert getattr(o, "language", None) == getattr(v, "language", None)
     assert isinstance(got["urn:x:t"], BNode)
+
+
+def test_a_chain_of_reporting_is_followed_to_its_end_as_reported_by_plus(project, tmp_path):
+    """01 follows a chain of reporting from its first link (dip:reportedBy, then
+    dip:reportedBy*); its answers must be those of dip:reportedBy+, on a chain of four
+    statements with two ways from the first to the last."""
+    dip = Namespace("https://w3id.org/dip/ontology#")
+    skos_pref = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
+    oa_exact = URIRef("http://www.w3.org/ns/oa#exact")
+    ex = Namespace("https://example.org/")
+    data = Dataset()
+    g = data.graph(ex.g1)
+    g.add((ex.doc, RDFS.label, Literal("Some article")))
+    for concept in ("said", "certain", "positive", "supports"):
+        g.add((ex[concept], skos_pref, Literal(concept)))
+    g.add((ex.position, dip.holder, ex.holder))
+    g.add((ex.position, dip.stance, ex.supports))
+    g.add((ex.position, RDFS.label, Literal("a position")))
+    g.add((ex.holder, RDFS.label, Literal("Holder")))
+    chain = ["s1", "s2", "s2b", "s3", "s4"]
+    for name in chain:
+        s, speaker, m = ex[name], ex[f"speaker-{name}"], ex[f"m-{name}"]
+        g.add((speaker, RDFS.label, Literal(f"Speaker {name}")))
+        for p, o in (
+            (dip.speaker, speaker),
+            (dip.actType, ex.said),
+            (dip.certainty, ex.certain),
+            (dip.polarity, ex.positive),
+            (dip.denotedBy, m),
+        ):
+            g.add((s, p, o))
+        g.add((m, dip.inSource, ex.doc))
+        g.add((m, oa_exact, Literal(f"words of {name}")))
+    g.add((ex.s1, dip.expressesPosition, ex.position))
+    for a, b in (("s1", "s2"), ("s1", "s2b"), ("s2", "s3"), ("s2b", "s3"), ("s3", "s4")):
+        g.add((ex[a], dip.reportedBy, ex[b]))
+    q = find_query(project.queries_dir, "01-attributions")
+    engine = Engine(data)
+    answer = run(engine, q, {})
+    rows = [dict(zip(answer.variables, map(str, row), strict=True)) for row in answer.rows]
+    assert sorted((r["attributorName"], r["through"]) for r in rows) == [
+        ("Speaker s2", "Speaker s1"),
+        ("Speaker s2b", "Speaker s1"),
+        ("Speaker s3", "Speaker s1"),
+        ("Speaker s4", "Speaker s1"),
+    ]
+    link = "?inner dip:reportedBy ?reporter .\n        ?reporter dip:reportedBy* ?statement ."
+    assert link in q.text
+    plus_path = tmp_path / "01-plus.rq"
+    plus_path.write_text(q.text.replace(link, "?inner dip:reportedBy+ ?statement ."), "utf-8")
+    reference = run(engine, parse_header(plus_path), {})
+    assert answer.variables == reference.variables
+    assert sorted(map(str, answer.rows)) == sorted(map(str, reference.rows))
