@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.term import Node
 
 from kg import fastshacl
@@ -242,7 +242,11 @@ def _edge() -> tuple[Graph, Graph]:
     )
 
 
-def test_edge_cases_same_as_pyshacl() -> None:
+@pytest.mark.parametrize("small", [1, 10**9], ids=["classes-in-values", "classes-by-path"])
+def test_edge_cases_same_as_pyshacl(monkeypatch: pytest.MonkeyPatch, small: int) -> None:
+    """With every class small (named with its subclasses in VALUES) and with none (the path
+    rdf:type/rdfs:subClassOf*): ex:t2 is a Thing through two subclasses."""
+    monkeypatch.setattr(fastshacl, "_SMALL", small)
     data, shapes = _edge()
     engine = compile_shapes(shapes)
     assert engine is not None
@@ -256,6 +260,53 @@ def test_edge_cases_same_as_pyshacl() -> None:
     for name in ("or-strict", "node-prop-warn", "not-prop-warn", "not-prop", "and", "deep"):
         assert name in messages
     assert "or-warn" not in messages and "unused" not in messages
+
+
+def test_a_class_is_named_in_values_where_it_is_small_and_read_by_the_path_elsewhere() -> None:
+    """A run over every focus node reads a small class's nodes from its subclasses named in
+    VALUES, a large one's (or one with a blank subclass, which VALUES cannot name) by the path:
+    a class is small where its nodes are fewer than the store's quads over ``_SMALL``."""
+    ex = "http://example.org/"
+    data = Graph().parse(
+        data=f"""@prefix ex: <{ex}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        ex:Sub rdfs:subClassOf ex:Few . _:anon rdfs:subClassOf ex:Odd .
+        ex:f1 a ex:Few . ex:f2 a ex:Sub . ex:o1 a _:anon .
+        {" ".join(f"ex:m{i} a ex:Many ; ex:p {i} ." for i in range(100))}""",
+        format="turtle",
+    )
+    store = load_store(data)
+    assert len(store) == 205  # so a class of fewer than 205 // 32 + 1 = 7 nodes is small
+    classes = fastshacl._Classes(store, False)
+    few = classes.write(f"{{TYPED ?x <{ex}Few>}}")
+    assert few == f"VALUES ?x_class {{ <{ex}Few> <{ex}Sub> }} ?x <{RDF.type}> ?x_class ."
+    path = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
+    assert classes.write(f"{{TYPED ?y <{ex}Many>}}") == f"?y {path} <{ex}Many> ."
+    assert classes.write(f"{{TYPED ?z <{ex}Odd>}}") == f"?z {path} <{ex}Odd> ."
+    for x, cls, nodes in (("?x", "Few", {"f1", "f2"}), ("?z", "Odd", {"o1"})):
+        pattern = classes.write(f"{{TYPED {x} <{ex}{cls}>}}")
+        found = {r[0].value for r in store.query(f"SELECT {x} WHERE {{ {pattern} }}")}
+        assert found == {ex + n for n in nodes}
+
+
+def test_a_blank_subclass_of_a_target_class_is_validated_as_by_pyshacl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node typed with a blank subclass of a target class is a focus node, as in pyshacl,
+    where every class would otherwise be named in VALUES."""
+    monkeypatch.setattr(fastshacl, "_SMALL", 1)
+    data, shapes = _edge()
+    data.parse(
+        data="""@prefix ex: <http://example.org/> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        _:c rdfs:subClassOf ex:Thing . ex:t9 a _:c ; ex:n 0 .""",
+        format="turtle",
+    )
+    engine = compile_shapes(shapes)
+    assert engine is not None
+    expected = Counter(shacl_results(data, shapes, engine="pyshacl"))
+    got = Counter(engine.results_for_graph(data))
+    assert got == expected, _diff(expected, got)
+    assert any(str(r.focus) == "http://example.org/t9" and r.message == "n" for r in expected)
 
 
 def test_blank_node_for_less_than_falls_back_to_pyshacl() -> None:
@@ -334,6 +385,19 @@ def test_focus_restriction(broken_synthetic: Graph, compiled: fastshacl.Compiled
     assert compiled.results(store, focus=[]) == []
     one = foci[0]
     assert compiled.results(store, focus=[one]) == [r for r in full if r.focus == one]
+
+
+def test_a_restricted_run_finds_the_focus_nodes_of_subclasses() -> None:
+    """A run restricted to some focus nodes tests their types by the path: ex:t2, a Thing
+    through two subclasses, has the results pyshacl gives it."""
+    data, shapes = _edge()
+    engine = compile_shapes(shapes)
+    assert engine is not None
+    t2 = URIRef("http://example.org/t2")
+    expected = Counter(r for r in shacl_results(data, shapes, engine="pyshacl") if r.focus == t2)
+    got = Counter(engine.results(load_store(data), focus=[t2]))
+    assert got == expected, _diff(expected, got)
+    assert {"a-node", "lt"} <= {r.message for r in expected}
 
 
 def test_origin_gives_source_file(seed_corpus: Graph, compiled: fastshacl.Compiled) -> None:
