@@ -177,8 +177,8 @@ def test_terms_that_look_alike_stay_apart_in_an_answer() -> None:
 
 def test_a_chain_of_reporting_is_followed_to_its_end_as_reported_by_plus(project, tmp_path):
     """01 follows a chain of reporting from its first link (dip:reportedBy, then
-    dip:reportedBy*); its answers must be those of dip:reportedBy+, on a chain of four
-    statements with two ways from the first to the last."""
+    dip:reportedBy*); its answers must be those of dip:reportedBy+, on a chain of five
+    statements with two ways from the first to the fourth link."""
     dip = Namespace("https://w3id.org/dip/ontology#")
     skos_pref = URIRef("http://www.w3.org/2004/02/skos/core#prefLabel")
     oa_exact = URIRef("http://www.w3.org/ns/oa#exact")

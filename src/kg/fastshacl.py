@@ -492,10 +492,14 @@ def _typed(x: str, cls: object) -> str:
     return f"{{TYPED {x} <{cls}>}}"
 
 
+def _by_path(x: str, cls: str) -> str:
+    """The nodes ``x`` of ``cls`` and its subclasses, by the path rdf:type/rdfs:subClassOf*."""
+    return f"{x} {_TYPE_PATH} <{cls}> ."
+
+
 def _untyped(text: str) -> str:
-    """``text`` with each ``{TYPED ?x <C>}`` written as the path
-    ``?x rdf:type/rdfs:subClassOf* <C>``."""
-    return _TYPED.sub(lambda m: f"{m.group(1)} {_TYPE_PATH} <{m.group(2)}> .", text)
+    """``text`` with each ``{TYPED ?x <C>}`` written by the path (:func:`_by_path`)."""
+    return _TYPED.sub(lambda m: _by_path(m.group(1), m.group(2)), text)
 
 
 class _Classes:
@@ -523,7 +527,7 @@ class _Classes:
             self.found[cls] = self._values(cls)
         values = self.found[cls]
         if values is None:
-            return f"{x} {_TYPE_PATH} <{cls}> ."
+            return _by_path(x, cls)
         k = f"{x}_class"
         return f"VALUES {k} {{ {values} }} {x} <{RDF.type}> {k} ."
 
