@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kg import fastbuild
 from kg.pipeline import build, build_reference
@@ -804,3 +806,72 @@ def test_a_change_to_the_union_inferences_patches_what_it_can(
     back = build(project)
     assert back.patched == frozenset({"inferences", "turtle"})
     assert (_outputs(project.build_dir), _saved_inferences(project)) == before
+
+
+_LINE = st.text(alphabet='ab <>é"', max_size=6).filter(lambda s: "\n" not in s)
+
+
+@given(
+    held=st.sets(_LINE, max_size=12),
+    gone=st.sets(_LINE, max_size=6),
+    come=st.sets(_LINE, max_size=6),
+)
+def test_sorted_lines_are_edited_as_sets_are(
+    held: set[str], gone: set[str], come: set[str]
+) -> None:
+    """The saved inferences' lines less those that left, with those that joined, are the
+    lines a set gives, sorted: for lines at either end, lines one of which begins another,
+    lines not held that leave and lines held that join."""
+    come -= gone  # a triple leaves the inferences or joins them, not both
+
+    def text(lines: set[str]) -> bytes:
+        return b"".join(line.encode("utf-8") + b"\n" for line in sorted(lines))
+
+    def raw(lines: set[str]) -> set[bytes]:
+        return {line.encode("utf-8") for line in lines}
+
+    assert fastbuild._edit_sorted(text(held), raw(gone), raw(come)) == text(held - gone | come)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7])
+def test_a_line_is_sought_where_it_sorts(n: int) -> None:
+    """:func:`fastbuild._seek` gives each held line's offset, and where each line not held
+    would go, among ``n`` lines."""
+    lines = [f"<l{i:02d}>".encode() for i in range(0, 2 * n, 2)]
+    text = b"".join(line + b"\n" for line in lines)
+    for i, line in enumerate(lines):
+        assert fastbuild._seek(text, line) == (sum(len(x) + 1 for x in lines[:i]), True)
+        before = f"<l{2 * i - 1:02d}>".encode() if i else b"<l"
+        assert fastbuild._seek(text, before) == (sum(len(x) + 1 for x in lines[:i]), False)
+    assert fastbuild._seek(text, b"<m>") == (len(text), False)
+
+
+def test_a_build_runs_the_collector_rarely_and_puts_it_back(
+    project_copy: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During a build, the cycle collector has the build's thresholds; after it, and after a
+    build that fails, the ones it had."""
+    import gc
+
+    monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
+    before = gc.get_threshold()
+    assert before != fastbuild._THRESHOLDS
+    seen: list[tuple[int, ...]] = []
+    real = fastbuild._joint
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fastbuild, "_joint", recording)
+    build(project_copy)
+    assert seen == [fastbuild._THRESHOLDS]
+    assert gc.get_threshold() == before
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(fastbuild, "_joint", failing)
+    with pytest.raises(RuntimeError):
+        build(project_copy)
+    assert gc.get_threshold() == before
