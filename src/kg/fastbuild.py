@@ -1252,8 +1252,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
     stage = functools.partial(
         _stage_outputs, places, units, onto_triples, inferred, joint_lines, context, units_dir
     )
-    beside = _BESIDE
-    job = ExportJob(functools.partial(stage, beside), places, beside)
+    job = ExportJob(functools.partial(stage, _BESIDE), places, _BESIDE)
     try:
         enc = _Encoder()
         filled: dict[str, Any] = {}
@@ -1303,7 +1302,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
             units, report, onto_triples, union_graphs, inferred, timings, asserted_count
         )
         t0 = time.perf_counter()
-        mine = stage(frozenset({"dataset", "inferences", "turtle"}) - beside, job.owner)
+        mine = stage(frozenset({"dataset", "inferences", "turtle"}) - _BESIDE, job.owner)
         made_here = time.perf_counter() - t0
         staged, seconds = job.result()
         t0 = time.perf_counter()
