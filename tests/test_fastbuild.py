@@ -585,14 +585,28 @@ def _saved_inferences(project: Project) -> bytes:
 def test_the_export_made_beside_the_validation_is_what_one_process_writes(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two processes make the exports and one shares the shapes' queries while the build
+    validates: the outputs are those of a build in one process."""
+    from kg import fastshacl
+
+    forks: list[bool] = []
+    real = fastshacl.shared_map
+
+    def spy(work, n, *, fork=True):  # type: ignore[no-untyped-def]
+        forks.append(fork)
+        return real(work, n, fork=fork)
+
+    monkeypatch.setattr(fastshacl, "shared_map", spy)
     project = project_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     monkeypatch.setenv(fastbuild.WORKERS_ENV, "2")
     beside = build(project, tmp_path / "beside")
     saved = _saved_inferences(project)
+    assert forks == [True]
     monkeypatch.setenv(fastbuild.WORKERS_ENV, "1")
     shutil.rmtree(project.build_dir)
     alone = build(project, tmp_path / "alone")
+    assert forks == [True, False]
     assert beside.export_forked and not alone.export_forked
     assert _outputs(tmp_path / "beside") == _outputs(tmp_path / "alone")
     assert _saved_inferences(project) == saved

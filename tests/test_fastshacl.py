@@ -387,6 +387,32 @@ def test_focus_restriction(broken_synthetic: Graph, compiled: fastshacl.Compiled
     assert compiled.results(store, focus=[one]) == [r for r in full if r.focus == one]
 
 
+def test_a_shared_run_gives_one_process_s_results(
+    broken_synthetic: Graph, compiled: fastshacl.Compiled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queries shared with a forked copy (``share``) give the list one process gives, in
+    its order, and the copy's error where it meets one."""
+    forks: list[bool] = []
+    real = fastshacl.shared_map
+
+    def spy(work, n, *, fork=True):  # type: ignore[no-untyped-def]
+        forks.append(fork)
+        return real(work, n, fork=fork)
+
+    monkeypatch.setattr(fastshacl, "shared_map", spy)
+    store = load_store(broken_synthetic)
+    alone = compiled.results(store, union=True)
+    assert len(alone) > 50
+    assert compiled.results(store, union=True, share=True) == alone
+    assert forks == [False, True]
+    data, shapes = _edge()
+    data.parse(data="<http://example.org/t3> <http://example.org/start> [] .", format="turtle")
+    engine = compile_shapes(shapes)
+    assert engine is not None
+    with pytest.raises(FastShaclError, match="blank value node"):
+        engine.results(load_store(data), share=True)
+
+
 def test_a_restricted_run_finds_the_focus_nodes_of_subclasses() -> None:
     """A run restricted to some focus nodes tests their types by the path: ex:t2, a Thing
     through two subclasses, has the results pyshacl gives it."""

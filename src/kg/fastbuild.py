@@ -26,9 +26,11 @@ outputs with less work:
   the ontology's graphs (:func:`_neighbourhood`). The whole union goes into a store only for
   a full validation, or when a report names a blank node (:meth:`FastBuilt.label_graph`).
 * **The export beside the validation.** Once the union's inferences are known, ``dip.trig``
-  and the saved inferences are made in a forked process (:class:`ExportJob`) while this one
-  validates; this one makes ``dip.ttl`` once the data has passed ``fail_on``. Each is written
-  to a temporary file and renamed into place (:func:`commit`) once all are written.
+  and the saved inferences are made in a forked process (:class:`ExportJob`), and ``dip.ttl``
+  in another, while this one validates. Each is written to a temporary file and renamed into
+  place (:func:`commit`) once all are written and the data has passed ``fail_on``; a build
+  whose data fails stops both processes and removes what they wrote. A full validation's
+  queries are shared with a forked copy of this process (:func:`kg.forked.shared_map`).
 * **Exports patched.** Each export keeps an index (:class:`kg.blocks.Index`) of what it was
   made from and of its subjects' blocks; a rebuild writes afresh the blocks of the subjects
   whose triples changed and copies the rest from the last build's file (:func:`_base`,
@@ -78,6 +80,7 @@ from kg.export import (
     write_atomic,
 )
 from kg.export import _from_ox as from_ox
+from kg.forked import die_with_parent
 from kg.load import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
@@ -1086,7 +1089,7 @@ class FastBuilt:
     fill: Callable[[], Any] | None = field(default=None, repr=False)
     reused: int = 0
     revalidated: int | None = None
-    export_forked: bool = False  # the export ran in a process of its own
+    export_forked: bool = False  # the exports ran in processes of their own
     #: The exports made from the last build's files (``inferences``, ``dataset``, ``turtle``).
     patched: frozenset[str] = frozenset()
 
@@ -1253,6 +1256,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         _stage_outputs, places, units, onto_triples, inferred, joint_lines, context, units_dir
     )
     job = ExportJob(functools.partial(stage, _BESIDE), places, _BESIDE)
+    turtle_job = ExportJob(functools.partial(stage, _BESIDE_TURTLE), places, _BESIDE_TURTLE)
     try:
         enc = _Encoder()
         filled: dict[str, Any] = {}
@@ -1286,10 +1290,11 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
             fill=fill,
             reused=len(units) - made,
             revalidated=revalidated,
-            export_forked=job.forked,
+            export_forked=job.forked and turtle_job.forked,
         )
         if fail_on is not None and report.failing(fail_on):
             job.cancel()
+            turtle_job.cancel()
             timings["export"] = 0.0
             timings["total"] = time.perf_counter() - started
             built.summary = _summary(
@@ -1301,13 +1306,11 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         built.summary = _summary(
             units, report, onto_triples, union_graphs, inferred, timings, asserted_count
         )
-        t0 = time.perf_counter()
-        mine = stage(frozenset({"dataset", "inferences", "turtle"}) - _BESIDE, job.owner)
-        made_here = time.perf_counter() - t0
+        mine, seconds_turtle = turtle_job.result()
         staged, seconds = job.result()
         t0 = time.perf_counter()
         commit(staged + mine)
-        timings["export"] += seconds + made_here + time.perf_counter() - t0
+        timings["export"] += seconds + seconds_turtle + time.perf_counter() - t0
         built.patched = frozenset(
             part
             for part in ("inferences", "dataset", "turtle")
@@ -1315,6 +1318,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
         )
     finally:
         job.cancel()
+        turtle_job.cancel()
     timings["total"] = time.perf_counter() - started
     built.summary["seconds"] = _seconds(timings)
     write_atomic(
@@ -1837,11 +1841,14 @@ class Staged(NamedTuple):
     patched: bool = False  # made from the last build's file, with what changed written afresh
 
 
-#: What the export's process makes (the rest, ``dip.ttl``, the build makes once it has
-#: validated). In a full build and in a rebuild the two take about as long: a rebuild's
-#: saved inferences are the last build's file with a few lines cut or added
-#: (:func:`_inferences_patch`), and its validation is incremental.
+#: What the export's two processes make while the build validates: the first ``dip.trig``
+#: and the saved inferences, the second ``dip.ttl``. With the build's own process that is
+#: three at work on two cores until the validation ends, which keeps both cores busy where
+#: the first process is done before the validation is (a full build of a few hundred
+#: sources), and where the validation is done first (a rebuild, whose validation is
+#: incremental).
 _BESIDE = frozenset({"inferences", "dataset"})
+_BESIDE_TURTLE = frozenset({"turtle"})
 
 
 def _stage_outputs(
@@ -1981,17 +1988,6 @@ def commit(staged: list[Staged]) -> None:
             os.replace(item.tmp, item.place)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel end this process when its parent ends (Linux's PR_SET_PDEATHSIG), so a
-    build killed outright leaves no process of it behind."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-    if os.getppid() != parent:  # it ended before that took hold
-        os._exit(1)
-
-
 class ExportJob:
     """:func:`_stage_outputs` of ``parts``, made while the data is validated: in a forked
     process where the platform is Linux and ``KG_WORKERS`` allows a second process, else in
@@ -2032,7 +2028,7 @@ class ExportJob:
     def _child(self, pipe: int) -> NoReturn:
         code = 1
         try:
-            _die_with_parent(self.owner)
+            die_with_parent(self.owner)
             started = time.perf_counter()
             staged = self._stage(self.owner)
             seconds = time.perf_counter() - started
@@ -2422,7 +2418,7 @@ def _validate(
         removed = []
     echoed = echoed_pairs(_rdflib_graph(bad))
     try:
-        found = engines.shapes.results(store, focus=focus, union=True)
+        found = engines.shapes.results(store, focus=focus, union=True, share=workers_for(2) > 1)
     except FastShaclError as exc:
         raise _Fallback(str(exc)) from None
     fresh = [r for r in found if (r.focus, r.path) not in echoed]
