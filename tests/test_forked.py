@@ -34,8 +34,8 @@ def test_the_items_come_back_in_order_from_both_processes() -> None:
     assert [(i, sq) for i, sq, _pid in got] == [(i, i * i) for i in range(40)]
     theirs = [i for i, _sq, pid in got if pid != parent]
     assert here == sorted(here) and len(here) + len(theirs) == 40
-    if LINUX:
-        assert len(theirs) >= 10
+    if LINUX:  # about half each: the items mostly wait, so neither process waits for a core
+        assert len(theirs) >= 14
 
 
 @pytest.mark.parametrize("n", [0, 1])
@@ -161,3 +161,15 @@ def test_a_copy_ends_with_a_parent_killed_outright(tmp_path: Path) -> None:
         assert _gone(copy)
     finally:
         parent.kill()
+
+
+def test_more_items_than_a_pipe_page_holds_are_done_here() -> None:
+    """The items' numbers go through a pipe in one write that must not wait for a reader: past
+    what one page holds, this process does every item itself."""
+    from kg import forked
+
+    got = shared_map(lambda i: (i, os.getpid()), forked._MOST + 1)
+    assert [i for i, _pid in got] == list(range(forked._MOST + 1))
+    assert {pid for _i, pid in got} == {os.getpid()}
+    shared = shared_map(lambda i: (i, os.getpid()), forked._MOST)
+    assert [i for i, _pid in shared] == list(range(forked._MOST))

@@ -3,7 +3,7 @@
 A forked copy shares this process's memory (an Oxigraph store, say) until one of them writes to
 it, so a read-only task over a large structure can be split between two cores with nothing
 copied or sent but the answers. Each item of the work is taken, in turn, by whichever of the
-two processes is free (a counter in shared memory), so items of very different costs are
+two processes is free (their numbers read from one pipe), so items of very different costs are
 shared out evenly. The answers come back to this process through a pipe, pickled (the copy is
 this program, so nothing untrusted is unpickled). Whatever the copy did not finish (it failed,
 or could not be forked) is done in this process, and the items are done and their errors met
@@ -17,6 +17,7 @@ import gc
 import os
 import pickle
 import signal
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
@@ -43,22 +44,35 @@ def shared_map(work: Callable[[int], T], n: int, *, fork: bool = True) -> list[T
     The result is the list a single process would make, and an error is the first one a
     single process would meet: the items the copy did not answer, and those that failed here,
     are done again here in order, where the first to fail raises."""
-    if n <= 1 or not fork or not sys.platform.startswith("linux"):
+    if n <= 1 or n > _MOST or not fork or not sys.platform.startswith("linux"):
         return [work(i) for i in range(n)]
-    import multiprocessing
-
+    # the items' numbers, in order, in a pipe both processes read: a read of four bytes takes
+    # one item, whichever process makes it (the kernel serialises a pipe's reads), and all are
+    # written before either reads, in one write the pipe's buffer holds
+    items, fill = os.pipe()
     try:
-        counter = multiprocessing.RawValue("l", 0)
-        lock = multiprocessing.Lock()
-    except (OSError, ImportError):  # no shared memory or semaphores here
-        return [work(i) for i in range(n)]
+        os.write(fill, struct.pack(f"<{n}I", *range(n)))
+    finally:
+        os.close(fill)
 
     def take() -> int:
-        with lock:
-            i = counter.value
-            counter.value = i + 1
-        return i
+        data = os.read(items, 4)
+        return struct.unpack("<I", data)[0] if len(data) == 4 else n
 
+    try:
+        return _shared(work, n, take)
+    finally:
+        os.close(items)
+
+
+#: The most items :func:`shared_map` shares: their numbers fit in one page, the least a pipe's
+#: buffer holds, so that writing them never waits for a reader; more are done in this process
+#: alone.
+_MOST = 4096 // 4
+
+
+def _shared(work: Callable[[int], T], n: int, take: Callable[[], int]) -> list[T]:
+    """:func:`shared_map` with the items' numbers from ``take`` (``n`` when none is left)."""
     owner = os.getpid()
     read, write = os.pipe()
     gc.freeze()  # the copy's collector leaves the shared objects (and their pages) alone
