@@ -107,6 +107,7 @@ _CODE = (
     "export.py",
     "fastbuild.py",
     "fastshacl.py",
+    "forked.py",
     "jsonld.py",
     "load.py",
     "namespaces.py",
