@@ -59,3 +59,20 @@ def project_copy(tmp_path: Path) -> Project:
     for path in (tmp_path / "seeds").iterdir():
         path.chmod(0o644)
     return find_project(tmp_path)
+
+
+@pytest.fixture
+def shared_map_forks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each run of the compiled shapes asked to share its queries with a forked copy
+    (``kg.fastshacl.shared_map``'s ``fork``), in order; the runs themselves are unchanged."""
+    from kg import fastshacl
+
+    forks: list[bool] = []
+    real = fastshacl.shared_map
+
+    def spy(work, n, *, fork=True):  # type: ignore[no-untyped-def]
+        forks.append(fork)
+        return real(work, n, fork=fork)
+
+    monkeypatch.setattr(fastshacl, "shared_map", spy)
+    return forks

@@ -583,20 +583,14 @@ def _saved_inferences(project: Project) -> bytes:
 
 
 def test_the_export_made_beside_the_validation_is_what_one_process_writes(
-    project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project_copy: Project,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    shared_map_forks: list[bool],
 ) -> None:
     """Two processes make the exports and one shares the shapes' queries while the build
     validates: the outputs are those of a build in one process."""
-    from kg import fastshacl
-
-    forks: list[bool] = []
-    real = fastshacl.shared_map
-
-    def spy(work, n, *, fork=True):  # type: ignore[no-untyped-def]
-        forks.append(fork)
-        return real(work, n, fork=fork)
-
-    monkeypatch.setattr(fastshacl, "shared_map", spy)
+    forks = shared_map_forks
     project = project_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     monkeypatch.setenv(fastbuild.WORKERS_ENV, "2")

@@ -388,18 +388,11 @@ def test_focus_restriction(broken_synthetic: Graph, compiled: fastshacl.Compiled
 
 
 def test_a_shared_run_gives_one_process_s_results(
-    broken_synthetic: Graph, compiled: fastshacl.Compiled, monkeypatch: pytest.MonkeyPatch
+    broken_synthetic: Graph, compiled: fastshacl.Compiled, shared_map_forks: list[bool]
 ) -> None:
     """The queries shared with a forked copy (``share``) give the list one process gives, in
     its order, and the copy's error where it meets one."""
-    forks: list[bool] = []
-    real = fastshacl.shared_map
-
-    def spy(work, n, *, fork=True):  # type: ignore[no-untyped-def]
-        forks.append(fork)
-        return real(work, n, fork=fork)
-
-    monkeypatch.setattr(fastshacl, "shared_map", spy)
+    forks = shared_map_forks
     store = load_store(broken_synthetic)
     alone = compiled.results(store, union=True)
     assert len(alone) > 50
