@@ -661,13 +661,29 @@ def test_a_build_that_does_not_conform_stops_the_export_and_leaves_nothing(
     project_copy: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The seed corpus has warnings: failing on warnings, the build writes nothing, and the
-    export process, stopped, leaves no temporary file and no saved inferences."""
+    export processes, stopped and reaped, leave no temporary file and no saved inferences."""
+    import os
+
     project = project_copy
     monkeypatch.setenv(fastbuild.ENGINE_ENV, "fast")
     monkeypatch.setenv(fastbuild.WORKERS_ENV, "2")
+    children: list[fastbuild.Child] = []
+    real = fastbuild.Child.start
+
+    def start(task):  # type: ignore[no-untyped-def]
+        child = real(task)
+        children.append(child)
+        return child
+
+    monkeypatch.setattr(fastbuild.Child, "start", start)
     (tmp_path / "out").mkdir()
     failed = build(project, tmp_path / "out", fail_on="warning")
     assert failed.export_forked and failed.report.failing("warning")
+    pids = [child.pid for child in children]
+    assert len(pids) == 3  # the two export processes and the validation's copy
+    for pid in pids:  # waited for by the build: no process of it is left, not even a zombie
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
     assert sorted((tmp_path / "out").iterdir()) == []
     assert list((project.build_dir / ".cache").glob("*inferred-*")) == []
     assert _temporaries(tmp_path, project.build_dir) == []

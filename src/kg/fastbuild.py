@@ -51,8 +51,6 @@ import hashlib
 import json
 import os
 import re
-import signal
-import sys
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -60,7 +58,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from itertools import chain, compress, groupby, repeat
 from pathlib import Path
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -80,7 +78,7 @@ from kg.export import (
     write_atomic,
 )
 from kg.export import _from_ox as from_ox
-from kg.forked import die_with_parent
+from kg.forked import Child
 from kg.load import (
     INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
@@ -1294,7 +1292,7 @@ def _fast_build(project: Project, out_dir: Path, fail_on: str | None, shapes: Gr
             export_forked=job.forked and turtle_job.forked,
         )
         if fail_on is not None and report.failing(fail_on):
-            job.cancel()
+            job.cancel()  # at once, so as not to write on while the summary is made
             turtle_job.cancel()
             timings["export"] = 0.0
             timings["total"] = time.perf_counter() - started
@@ -2003,83 +2001,31 @@ class ExportJob:
         self._places = places
         self._parts = parts
         self.owner = os.getpid()  # the temporary files carry the build's id, not the child's
-        self._pid: int | None = None
-        self._pipe: int | None = None
-        self.forked = False
-        if sys.platform.startswith("linux") and workers_for(2) > 1:
-            self._fork()
+        self._child: Child | None = None
+        if workers_for(2) > 1:  # else, or where no process can be forked: here, later
+            self._child = Child.start(self._staged)
+        self.forked = self._child is not None
 
-    def _fork(self) -> None:
-        read, write = os.pipe()
-        gc.freeze()  # the child's collector leaves the objects it shares (and their pages) alone
+    def _staged(self) -> tuple[str, Any, float]:
+        """The forked process's task: what it staged and the seconds it took, or the reason the
+        fast build cannot go on (any other error is met again by the build's own process)."""
+        started = time.perf_counter()
         try:
-            pid = os.fork()
-        except OSError:
-            gc.unfreeze()
-            os.close(read)
-            os.close(write)
-            return  # no process to spare: in this process, later
-        if pid == 0:
-            os.close(read)
-            self._child(write)
-        gc.unfreeze()
-        os.close(write)
-        self._pid, self._pipe, self.forked = pid, read, True
-
-    def _child(self, pipe: int) -> NoReturn:
-        code = 1
-        try:
-            die_with_parent(self.owner)
-            started = time.perf_counter()
             staged = self._stage(self.owner)
-            seconds = time.perf_counter() - started
-            message: dict[str, Any] = {
-                "staged": [
-                    [
-                        str(item.tmp),
-                        str(item.place),
-                        item.cache,
-                        [str(o) for o in item.older],
-                        item.patched,
-                    ]
-                    for item in staged
-                ],
-                "seconds": seconds,
-            }
-            code = 0
         except _Fallback as why:
-            message = {"fallback": str(why)}
-        except BaseException as exc:  # met again in the build's own process, which reports it
-            message = {"error": f"{type(exc).__name__}: {exc}"}
-        try:
-            data = json.dumps(message).encode("utf-8")
-            while data:
-                data = data[os.write(pipe, data) :]
-        finally:
-            os._exit(code)
+            return "fallback", str(why), 0.0
+        return "staged", staged, time.perf_counter() - started
 
     def result(self) -> tuple[list[Staged], float]:
         """What was staged, and the seconds it took. Where the process failed, the work is
         done again here, so its error is raised here with its own type and message."""
-        if self._pid is not None and self._pipe is not None:
-            chunks = []
-            while chunk := os.read(self._pipe, 65536):
-                chunks.append(chunk)
-            os.close(self._pipe)
-            _pid, status = os.waitpid(self._pid, 0)
-            self._pid = self._pipe = None
-            try:
-                message = json.loads(b"".join(chunks))
-            except ValueError:
-                message = {}
-            if "fallback" in message:
-                raise _Fallback(message["fallback"])
-            if status == 0 and "staged" in message:
-                staged = [
-                    Staged(Path(tmp), Path(place), cache, tuple(Path(o) for o in older), patched)
-                    for tmp, place, cache, older, patched in message["staged"]
-                ]
-                return staged, float(message["seconds"])
+        if self._child is not None:
+            done, message = self._child.result()
+            self._child = None
+            if done and message[0] == "fallback":
+                raise _Fallback(message[1])
+            if done:
+                return message[1], message[2]
             self._discard(self._places.of(self._parts))  # what the process left, not the rest
         started = time.perf_counter()
         staged = self._stage(self.owner)
@@ -2087,14 +2033,9 @@ class ExportJob:
 
     def cancel(self) -> None:
         """End the process if it still runs, and remove the temporary files nothing renamed."""
-        if self._pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
-            self._pid = None
-        if self._pipe is not None:
-            os.close(self._pipe)
-            self._pipe = None
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
         self._discard(self._places.all())
 
     def _discard(self, places: tuple[Path, ...]) -> None:
